@@ -1,0 +1,85 @@
+import { getLogger, type Logger } from '../../../../common/logger';
+import type { Sockmap } from '../../../../generated/envoy/extensions/network/socket_interface/sockmap/v3/sockmap';
+import type {
+  ServerFactoryContext,
+  SocketInterfaceExtension,
+  SocketInterfaceFactory,
+} from '../../../../registry/bootstrap_extension';
+import type { ConfigIssue } from '../../../../registry/registry';
+import type { DatapathLoader, DatapathOptions, SockmapDatapath } from './datapath_types';
+import { DEFAULT_SETTINGS, SOCKMAP_SOCKET_INTERFACE_NAME, SockmapSocketInterface } from './socket_interface';
+import { SockmapStats } from './stats';
+
+export const SOCKMAP_CONFIG_TYPE = 'envoy.extensions.network.socket_interface.sockmap.v3.Sockmap';
+const DEFAULT_SOCKHASH_MAX_ENTRIES = 65536;
+const MAX_PORT_END = 65536;
+const ATTACH_CHECK_INTERVAL_MS = 1000;
+
+/** The Sockmap config with Envoy's defaults applied. */
+export function datapathOptions(config: Sockmap, isWorker: boolean): DatapathOptions {
+  return {
+    bpfProgramPath: config.bpf_program_path,
+    cgroupPath: config.cgroup_path,
+    sockhashMaxEntries: config.sockhash_max_entries ?? DEFAULT_SOCKHASH_MAX_ENTRIES,
+    acceleratedPorts: config.accelerated_ports.map((r) => ({ start: r.start, end: r.end })),
+    pinPath: config.pin_path,
+    attachCgroup: !isWorker,
+  };
+}
+
+function ensureAttached(datapath: SockmapDatapath, logger: Logger): void {
+  try {
+    datapath.ensureAttached();
+  } catch (err) {
+    logger.warn(`re-attaching the shared sk_msg program failed: ${String(err)}`);
+  }
+}
+
+/**
+ * Creates the sockmap socket interface from its typed_config. The datapath loader is chosen at
+ * build time (libbpf or stub, see build_variant.ts); tests may pass either.
+ */
+export class SockmapSocketInterfaceFactory implements SocketInterfaceFactory<Sockmap> {
+  readonly name = SOCKMAP_SOCKET_INTERFACE_NAME;
+  readonly configTypes = [SOCKMAP_CONFIG_TYPE];
+  readonly isSocketInterface = true;
+
+  constructor(private readonly loadDatapath: DatapathLoader) {}
+
+  validateConfig(config: Sockmap): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    config.accelerated_ports.forEach((range, i) => {
+      const path = `accelerated_ports[${i}]`;
+      if (range.start < 1) issues.push({ path: `${path}.start`, message: `must be >= 1 (got ${range.start})` });
+      if (range.end > MAX_PORT_END) issues.push({ path: `${path}.end`, message: `must be <= ${MAX_PORT_END} (got ${range.end})` });
+      if (range.start >= range.end) {
+        issues.push({ path, message: `empty range: start (${range.start}) must be less than end (${range.end}), end is exclusive` });
+      }
+    });
+    for (const field of ['cgroup_path', 'pin_path'] as const) {
+      if (config[field] && !config[field].startsWith('/')) {
+        issues.push({ path: field, message: `must be an absolute path (got '${config[field]}')` });
+      }
+    }
+    return issues;
+  }
+
+  createBootstrapExtension(config: Sockmap, context: ServerFactoryContext): SocketInterfaceExtension {
+    const logger = getLogger('sockmap');
+    const stats = new SockmapStats(context.stats);
+    const datapath = this.loadDatapath(datapathOptions(config, context.isWorker), logger);
+    if (datapath && !context.isWorker) SockmapStats.addKernelCounters(context.stats, datapath);
+    const settings = { ...DEFAULT_SETTINGS, registerUserSpaceSockets: config.register_user_space_sockets ?? true };
+    const socketInterface = new SockmapSocketInterface(datapath, settings, stats, logger);
+    // Another process sharing the maps may own the sk_msg attachment; take over if it exits.
+    const attachCheck = datapath ? setInterval(() => ensureAttached(datapath, logger), ATTACH_CHECK_INTERVAL_MS) : undefined;
+    attachCheck?.unref();
+    return {
+      socketInterface,
+      shutdown: async () => {
+        clearInterval(attachCheck);
+        await socketInterface.shutdown();
+      },
+    };
+  }
+}
