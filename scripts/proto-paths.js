@@ -14,8 +14,18 @@ function protoIncludeDirs() {
     path.join(xdsDeps, 'xds'),
     path.join(xdsDeps, 'googleapis'),
     path.join(xdsDeps, 'protoc-gen-validate'),
-    path.join(path.dirname(require.resolve('protoc/package.json')), 'include'),
+    ...optionalDir('protoc/package.json', 'include'),
+    // protobufjs bundles descriptor.proto; the fallback when protoc (a dev dependency) is absent.
+    ...optionalDir('protobufjs/package.json', '.'),
   ];
+}
+
+function optionalDir(pkg, sub) {
+  try {
+    return [path.join(path.dirname(require.resolve(pkg)), sub)];
+  } catch {
+    return [];
+  }
 }
 
 // The published validate.proto predates `ignore_empty`, which Envoy's protos use; protoc refuses
