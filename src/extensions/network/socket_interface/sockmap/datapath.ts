@@ -293,7 +293,9 @@ export class BpfDatapath implements SockmapDatapath {
       this.registered.set(fd, key);
       return 'registered';
     }
-    if (-r === EEXIST) {
+    if (-r === EEXIST || -r === EBUSY) {
+      // EEXIST: the key is taken; EBUSY: this socket is already in the map (e.g. added by
+      // sock_ops). Either way it is 'exists' only when the entry is this very socket.
       const v = Buffer.alloc(8);
       if (bpf.mapLookup(sockhash, key, v) === 0 && v.readBigUInt64LE(0) === bpf.getsockoptU64(fd, bpf.SO_COOKIE)) {
         this.registered.set(fd, key);

@@ -3,21 +3,24 @@
  * low-level calls return -errno, pointer-returning calls return NULL and set errno) and a few libc
  * socket calls. Nothing is dlopen'ed until the first call.
  */
-import type { FfiFunction } from '@2060.io/ffi-napi';
+import * as util from 'node:util';
 
-type Fn = FfiFunction;
+/** C argument kinds: 32-bit ints, 64-bit ints, pointers (a Buffer, an address, or null). */
+type ArgKind = 'int' | 'uint32' | 'uint64' | 'pointer';
+type RetKind = 'int' | 'uint32' | 'pointer' | 'void';
+type Arg = number | bigint | Buffer | null;
+type Fn = (...args: Arg[]) => number;
 
 interface Native {
   bpf: Record<string, Fn>;
   libc: Record<string, Fn>;
   errno: () => number;
-  isNull: (b: Buffer) => boolean;
 }
 
-/** Opaque libbpf object handles (pointers returned by libbpf). */
-export type BpfObjectPtr = Buffer & { readonly __bpfObject: unique symbol };
-export type BpfMapPtr = Buffer & { readonly __bpfMap: unique symbol };
-export type BpfProgramPtr = Buffer & { readonly __bpfProgram: unique symbol };
+/** Opaque libbpf object handles (addresses returned by libbpf). */
+export type BpfObjectPtr = number & { readonly __bpfObject: unique symbol };
+export type BpfMapPtr = number & { readonly __bpfMap: unique symbol };
+export type BpfProgramPtr = number & { readonly __bpfProgram: unique symbol };
 
 export const BPF_MAP_TYPE_HASH = 1;
 export const BPF_MAP_TYPE_ARRAY = 2;
@@ -34,54 +37,92 @@ export const SO_TYPE = 3;
 export const SO_COOKIE = 57;
 export const SO_NETNS_COOKIE = 71;
 
+
+const BPF_SIGS: Record<string, [RetKind, ArgKind[]]> = {
+  libbpf_set_print: ['pointer', ['pointer']],
+  bpf_object__open_file: ['pointer', ['pointer', 'pointer']],
+  bpf_object__load: ['int', ['pointer']],
+  bpf_object__close: ['void', ['pointer']],
+  bpf_object__find_map_by_name: ['pointer', ['pointer', 'pointer']],
+  bpf_object__find_program_by_name: ['pointer', ['pointer', 'pointer']],
+  bpf_map__set_max_entries: ['int', ['pointer', 'uint32']],
+  bpf_map__max_entries: ['uint32', ['pointer']],
+  bpf_map__key_size: ['uint32', ['pointer']],
+  bpf_map__value_size: ['uint32', ['pointer']],
+  bpf_map__type: ['int', ['pointer']],
+  bpf_map__fd: ['int', ['pointer']],
+  bpf_map__reuse_fd: ['int', ['pointer', 'int']],
+  bpf_program__fd: ['int', ['pointer']],
+  bpf_program__type: ['int', ['pointer']],
+  bpf_map_update_elem: ['int', ['int', 'pointer', 'pointer', 'uint64']],
+  bpf_map_lookup_elem: ['int', ['int', 'pointer', 'pointer']],
+  bpf_map_delete_elem: ['int', ['int', 'pointer']],
+  bpf_map_get_next_key: ['int', ['int', 'pointer', 'pointer']],
+  bpf_obj_get: ['int', ['pointer']],
+  bpf_obj_pin: ['int', ['int', 'pointer']],
+  bpf_obj_get_info_by_fd: ['int', ['int', 'pointer', 'pointer']],
+  bpf_link_create: ['int', ['int', 'int', 'int', 'pointer']],
+  bpf_prog_query: ['int', ['int', 'int', 'uint32', 'pointer', 'pointer', 'pointer']],
+};
+
+const LIBC_SIGS: Record<string, [RetKind, ArgKind[]]> = {
+  getsockopt: ['int', ['int', 'int', 'int', 'pointer', 'pointer']],
+  getsockname: ['int', ['int', 'pointer', 'pointer']],
+  getpeername: ['int', ['int', 'pointer', 'pointer']],
+  socket: ['int', ['int', 'int', 'int']],
+  close: ['int', ['int']],
+  ioctl: ['int', ['int', 'uint64', 'pointer']],
+};
+
 let native: Native | undefined;
 
 function load(): Native {
   if (native) return native;
   // Lazy on purpose: the stub build and plain imports never load ffi or libbpf.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const ffi = require('@2060.io/ffi-napi') as typeof import('@2060.io/ffi-napi');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ref = require('@2060.io/ref-napi') as typeof import('@2060.io/ref-napi');
-  const P = 'pointer';
-  const bpf = ffi.Library('libbpf.so.1', {
-    libbpf_set_print: [P, [P]],
-    bpf_object__open_file: [P, ['string', P]],
-    bpf_object__load: ['int', [P]],
-    bpf_object__close: ['void', [P]],
-    bpf_object__find_map_by_name: [P, [P, 'string']],
-    bpf_object__find_program_by_name: [P, [P, 'string']],
-    bpf_map__set_max_entries: ['int', [P, 'uint32']],
-    bpf_map__max_entries: ['uint32', [P]],
-    bpf_map__key_size: ['uint32', [P]],
-    bpf_map__value_size: ['uint32', [P]],
-    bpf_map__type: ['int', [P]],
-    bpf_map__fd: ['int', [P]],
-    bpf_map__reuse_fd: ['int', [P, 'int']],
-    bpf_program__fd: ['int', [P]],
-    bpf_program__type: ['int', [P]],
-    bpf_map_update_elem: ['int', ['int', P, P, 'uint64']],
-    bpf_map_lookup_elem: ['int', ['int', P, P]],
-    bpf_map_delete_elem: ['int', ['int', P]],
-    bpf_map_get_next_key: ['int', ['int', P, P]],
-    bpf_obj_get: ['int', ['string']],
-    bpf_obj_pin: ['int', ['int', 'string']],
-    bpf_obj_get_info_by_fd: ['int', ['int', P, P]],
-    bpf_link_create: ['int', ['int', 'int', 'int', P]],
-    bpf_prog_query: ['int', ['int', 'int', 'uint32', P, P, P]],
-  });
-  const libc = ffi.Library('libc.so.6', {
-    getsockopt: ['int', ['int', 'int', 'int', P, P]],
-    getsockname: ['int', ['int', P, P]],
-    getpeername: ['int', ['int', P, P]],
-    strerror: ['string', ['int']],
-    socket: ['int', ['int', 'int', 'int']],
-    close: ['int', ['int']],
-    ioctl: ['int', ['int', 'ulong', P]],
-  });
+  const bindings = require('@2060.io/ffi-napi/lib/bindings') as typeof import('@2060.io/ffi-napi/lib/bindings');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  // One preallocated argument area per function: ffi_call reads argument i from argv[i], which
+  // points at slot i of `slots`. Writing plain integers there avoids ffi-napi's per-argument
+  // allocations. Calls are synchronous, so reusing the area is safe.
+  const bind = (lib: InstanceType<typeof ffi.DynamicLibrary>, name: string, [ret, args]: [RetKind, ArgKind[]]): Fn => {
+    const cif = ffi.CIF(ret, args);
+    const fn = lib.get(name);
+    const slots = Buffer.alloc(8 * Math.max(args.length, 1));
+    const argv = Buffer.alloc(8 * Math.max(args.length, 1));
+    const result = Buffer.alloc(8);
+    const base = ref.address(slots);
+    args.forEach((_a, i) => argv.writeBigUInt64LE(BigInt(base + 8 * i), 8 * i));
+    return (...vals: Arg[]): number => {
+      for (let i = 0; i < args.length; i++) {
+        const v = vals[i];
+        if (v === null || v === undefined) slots.writeBigUInt64LE(0n, 8 * i);
+        else if (Buffer.isBuffer(v)) slots.writeBigUInt64LE(BigInt(ref.address(v)), 8 * i);
+        else if (typeof v === 'bigint') slots.writeBigUInt64LE(v, 8 * i);
+        else if (args[i] === 'int') slots.writeInt32LE(v, 8 * i);
+        else slots.writeBigUInt64LE(BigInt(v), 8 * i);
+      }
+      bindings.ffi_call(cif, fn, result, argv);
+      if (ret === 'pointer') return Number(result.readBigUInt64LE(0));
+      return ret === 'uint32' ? result.readUInt32LE(0) : result.readInt32LE(0);
+    };
+  };
+  const bindAll = (path: string, sigs: Record<string, [RetKind, ArgKind[]]>): Record<string, Fn> => {
+    const lib = new ffi.DynamicLibrary(path);
+    return Object.fromEntries(Object.entries(sigs).map(([name, sig]) => [name, bind(lib, name, sig)]));
+  };
+  const bpf = bindAll('libbpf.so.1', BPF_SIGS);
+  const libc = bindAll('libc.so.6', LIBC_SIGS);
   if (!process.env.ENVOY_TS_LIBBPF_DEBUG) bpf.libbpf_set_print(null); // silence libbpf's stderr
-  native = { bpf, libc, errno: ffi.errno, isNull: ref.isNull };
+  native = { bpf, libc, errno: ffi.errno };
   return native;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'utf8');
 }
 
 /** An error from libbpf or libc, with the errno name and text. */
@@ -92,26 +133,22 @@ export class LibbpfError extends Error {
   }
 }
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(require('node:os').constants.errno as Record<string, number>).map(([k, v]) => [v, k]),
-);
+const ERRNOS = util.getSystemErrorMap();
 
-/** "EPERM (Operation not permitted)". */
+/** "EPERM (operation not permitted)". */
 export function errnoText(errno: number): string {
   const e = Math.abs(errno);
-  const text = native ? String(native.libc.strerror(e)) : `errno ${e}`;
-  return `${ERRNO_NAMES.get(e) ?? `errno ${e}`} (${text})`;
+  const [name, text] = ERRNOS.get(-e) ?? [`errno ${e}`, 'unknown error'];
+  return `${name} (${text})`;
 }
 
 function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v);
 }
 
-function ptrOrThrow<T extends Buffer>(call: string, v: unknown): T {
-  const n = load();
-  const b = v as Buffer;
-  if (!b || n.isNull(b)) throw new LibbpfError(call, n.errno() || 22);
-  return b as T;
+function ptrOrThrow<T extends number>(call: string, p: number): T {
+  if (!p) throw new LibbpfError(call, load().errno() || 22);
+  return p as T;
 }
 
 function check(call: string, ret: unknown): number {
@@ -123,7 +160,7 @@ function check(call: string, ret: unknown): number {
 // ---- objects, maps, programs (libbpf high-level API) ----
 
 export function objectOpen(path: string): BpfObjectPtr {
-  return ptrOrThrow<BpfObjectPtr>('bpf_object__open_file', load().bpf.bpf_object__open_file(path, null));
+  return ptrOrThrow<BpfObjectPtr>('bpf_object__open_file', load().bpf.bpf_object__open_file(cstr(path), null));
 }
 export function objectLoad(obj: BpfObjectPtr): void {
   check('bpf_object__load', load().bpf.bpf_object__load(obj));
@@ -132,14 +169,12 @@ export function objectClose(obj: BpfObjectPtr): void {
   load().bpf.bpf_object__close(obj);
 }
 export function findMap(obj: BpfObjectPtr, name: string): BpfMapPtr | undefined {
-  const n = load();
-  const p = n.bpf.bpf_object__find_map_by_name(obj, name) as Buffer;
-  return !p || n.isNull(p) ? undefined : (p as BpfMapPtr);
+  const p = load().bpf.bpf_object__find_map_by_name(obj, cstr(name));
+  return p ? (p as BpfMapPtr) : undefined;
 }
 export function findProgram(obj: BpfObjectPtr, name: string): BpfProgramPtr | undefined {
-  const n = load();
-  const p = n.bpf.bpf_object__find_program_by_name(obj, name) as Buffer;
-  return !p || n.isNull(p) ? undefined : (p as BpfProgramPtr);
+  const p = load().bpf.bpf_object__find_program_by_name(obj, cstr(name));
+  return p ? (p as BpfProgramPtr) : undefined;
 }
 
 export interface MapShape {
@@ -193,10 +228,10 @@ export function mapNextKey(fd: number, key: Buffer | null, next: Buffer): number
 // ---- fds: pinning, info, links, queries ----
 
 export function objGet(path: string): number {
-  return check(`bpf_obj_get(${path})`, load().bpf.bpf_obj_get(path));
+  return check(`bpf_obj_get(${path})`, load().bpf.bpf_obj_get(cstr(path)));
 }
 export function objPin(fd: number, path: string): void {
-  check(`bpf_obj_pin(${path})`, load().bpf.bpf_obj_pin(fd, path));
+  check(`bpf_obj_pin(${path})`, load().bpf.bpf_obj_pin(fd, cstr(path)));
 }
 /** Raw bpf_*_info of a map, prog or link fd (first `size` bytes of the kernel struct). */
 export function objInfo(fd: number, size = 64): Buffer {
