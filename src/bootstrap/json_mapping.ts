@@ -106,11 +106,11 @@ export class JsonMapper {
         continue;
       }
       out[field.name] = converted;
-      if (field.resolvedType instanceof protobuf.Enum && !field.repeated && !field.map) {
-        const name = field.resolvedType.valuesById[converted as number] ?? String(converted);
-        const bad = this.policy?.unsupportedEnumValue(typeName, field.name, name);
-        if (bad) this.fail(p, bad);
-      }
+      // An undefined number is left to the defined_only rule.
+      const enumName = field.resolvedType instanceof protobuf.Enum && !field.repeated && !field.map
+        ? field.resolvedType.valuesById[converted as number] : undefined;
+      const badValue = enumName === undefined ? undefined : this.policy?.unsupportedEnumValue(typeName, field.name, enumName);
+      if (badValue) this.fail(p, badValue);
     }
     validateMessage(type, out, path, this.issues, failed);
     return out;
