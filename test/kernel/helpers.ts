@@ -163,7 +163,8 @@ export function delta(before: Record<string, number>, after: Record<string, numb
 }
 
 export function bpftool<T = unknown>(...args: string[]): T {
-  return JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' }) || 'null') as T;
+  const out = execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' }).trim();
+  return JSON.parse(out || 'null') as T;
 }
 
 /** Preamble for `node -e`: require() of .ts files transpiles them with typescript. */
