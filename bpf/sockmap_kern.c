@@ -145,10 +145,12 @@ int envoy_sk_msg(struct sk_msg_md *msg)
 	peer.local_port = bpf_ntohl(msg->remote_port);
 	peer.remote_port = msg->local_port;
 
+#ifndef ENVOY_NO_ORDER_GUARD /* defined only by the test that shows why the guard exists */
 	if (!sender_never_used_tcp(msg)) {
 		count(ENVOY_CNT_MSGS_PASSED_UNSAFE, 1);
 		return SK_PASS;
 	}
+#endif
 	if (bpf_map_lookup_elem(&envoy_pressure, &peer)) {
 		count(ENVOY_CNT_MSGS_PASSED_PRESSURE, 1);
 		return SK_PASS;

@@ -158,6 +158,23 @@ describeKernel('BpfDatapath on the real kernel', () => {
     return `{ critical() {}, error() {}, warn() {}, info() {}, debug() {}, trace() {} }`;
   }
 
+  test('2b. control: without the guard the same sequence reorders (the guard is what prevents it)', async () => {
+    const noGuard = compileBpf(fs.readFileSync(path.join(REPO, 'bpf/sockmap_kern.c'), 'utf8'), path.join(tmp, 'no-guard.o'), ['ENVOY_NO_ORDER_GUARD']);
+    const dp = open({ bpfProgramPath: noGuard });
+    const p = await pair();
+    const early = Buffer.alloc(4096, 'A');
+    await new Promise<void>((r) => p.client.write(early, () => r()));
+    await new Promise((r) => setTimeout(r, 50));
+    dp.registerSocket(fdOf(p.client));
+    dp.registerSocket(fdOf(p.server));
+    const late = Buffer.alloc(4096, 'B');
+    const got = readExactly(p.server, 8192);
+    p.client.write(late);
+    const data = await got;
+    expect(data.subarray(0, 4096)).toEqual(late); // redirected bytes overtook the TCP bytes
+    expect(delta({}, dp.counters()).msgs_redirected).toBeGreaterThan(0);
+  });
+
   test('3. netns: the same 4-tuple in two namespaces gives two keys, both pairs work', async () => {
     const dp = open();
     const ns = unique('ns').slice(0, 40);
