@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { loadBootstrapFile, loadBootstrapObject, parseBootstrap, unpackAny } from '../../src/bootstrap';
+import { BootstrapError, loadBootstrapFile, loadBootstrapObject, parseBootstrap, unpackAny } from '../../src/bootstrap';
 import type { Sockmap } from '../../src/generated/envoy/extensions/network/socket_interface/sockmap/v3/sockmap';
 import type { TcpProxy } from '../../src/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy';
 import { fakeRegistries, SOCKMAP, TCP_PROXY } from './fakes';
@@ -39,6 +39,15 @@ describe('loading a bootstrap', () => {
     expect(cluster.connect_timeout).toEqual({ seconds: 1, nanos: 0 });
     expect(cluster.load_assignment?.endpoints[0].lb_endpoints[0].endpoint?.address?.socket_address?.port_value).toBe(10001);
     expect(resolved.bootstrap.admin?.address?.socket_address?.port_value).toBe(9901);
+  });
+
+  it('loads the issue example verbatim and rejects it with a typo, naming the path', () => {
+    const resolved = loadBootstrapFile(fixture('spec_issue_example.yaml'), fakeRegistries());
+    expect(resolved.bootstrapExtensions.map((e) => e.name)).toEqual([SOCKMAP]);
+    expect(resolved.defaultSocketInterface).toBe(SOCKMAP);
+    expect(() => loadBootstrapFile(fixture('invalid_typo.yaml'), fakeRegistries())).toThrow(
+      new BootstrapError([{ path: 'bootstrap_extensions[0].typed_config.bpf_program_pth', message: 'unknown field' }]),
+    );
   });
 
   it('loads JSON with lowerCamelCase names, wrappers, int64 strings and Duration objects', () => {
