@@ -18,14 +18,20 @@ const variant = flag('--variant') ?? (process.env.SOCKMAP === 'enabled' ? 'libbp
 if (!['stub', 'libbpf'].includes(variant)) throw new Error(`unknown variant '${variant}' (stub or libbpf)`);
 const outDir = path.resolve(root, flag('--out') ?? 'dist');
 
-execFileSync(process.execPath, [path.join(__dirname, 'gen-proto-types.js')], { stdio: 'inherit' });
-writeVariant(variant);
-if (variant === 'libbpf') execFileSync(process.execPath, [path.join(__dirname, 'build-bpf.js')], { stdio: 'inherit' });
+const step = (script, ...rest) => {
+  try {
+    execFileSync(process.execPath, [script, ...rest], { stdio: 'inherit' });
+  } catch {
+    console.error(`build: ${path.basename(script)} failed (see above)`);
+    process.exit(1);
+  }
+};
 
+step(path.join(__dirname, 'gen-proto-types.js'));
+writeVariant(variant);
+if (variant === 'libbpf') step(path.join(__dirname, 'build-bpf.js'));
 fs.rmSync(outDir, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir], {
-  stdio: 'inherit',
-});
+step(require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir);
 fs.chmodSync(path.join(outDir, 'cli.js'), 0o755);
 console.log(`built envoy-ts (${variant} datapath) into ${path.relative(root, outDir) || '.'}`);
 

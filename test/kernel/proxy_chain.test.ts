@@ -1,0 +1,66 @@
+// Proxy-to-proxy acceleration across two envoy-ts processes sharing one pinned sockhash:
+// client -> proxy A -> proxy B -> upstream echo, no cgroup_path. Evidence comes from the kernel:
+// `ss -tin` shows no payload segment over TCP on the A<->B hop, and the programs' counters grow.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import { proxyBootstrap } from '../support/bootstraps';
+import { bpfObjectPath, EnvoyProcess, fetchStats } from '../support/envoy_process';
+import { uniquePinDir } from '../support/bpffs';
+import { echoExchange, freePort, sha256, startEchoServer, tcpSocketsOnPort } from '../support/net_tools';
+import { describeKernel } from '../support/privileges';
+
+const CONNECTIONS = Number(process.env.CHAIN_CONNECTIONS ?? 300);
+const PAYLOAD = 64 * 1024;
+
+describeKernel('proxy-to-proxy acceleration across two processes', () => {
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const procs: EnvoyProcess[] = [];
+  let pinDir: string;
+
+  beforeAll(async () => {
+    echo = await startEchoServer();
+    pinDir = uniquePinDir('chain');
+  });
+
+  afterAll(async () => {
+    for (const p of procs) await p.stop();
+    await echo?.close();
+    fs.rmSync(pinDir, { recursive: true, force: true });
+  });
+
+  test('A->B hop is redirected in both directions for >= 99% of connections, byte-exact', async () => {
+    const [portA, portB, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const sockmap = { bpf_program_path: bpfObjectPath(), pin_path: pinDir };
+    const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: echo.port, adminPort: adminB, sockmap }));
+    procs.push(b);
+    await b.waitReady(adminB);
+    const a = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portA, upstreamPort: portB, adminPort: adminA, sockmap }));
+    procs.push(a);
+    await a.waitReady(adminA);
+    expect(a.log).toContain(`sockmap acceleration enabled using ${bpfObjectPath()}`);
+
+    const open: net.Socket[] = [];
+    try {
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const payload = crypto.randomBytes(PAYLOAD);
+        const { socket, received } = await echoExchange(portA, payload);
+        expect(sha256(received)).toBe(sha256(payload));
+        open.push(socket);
+      }
+      // Every A<->B connection is still open: read each one's TCP payload counters from the kernel.
+      const hop = tcpSocketsOnPort(portB).filter((s) => s.local.endsWith(`:${portB}`));
+      expect(hop.length).toBe(CONNECTIONS);
+      const onTcp = hop.filter((s) => s.dataSegsIn > 0 || s.dataSegsOut > 0);
+      const accelerated = CONNECTIONS - onTcp.length;
+      console.log(`A->B hop: ${accelerated}/${CONNECTIONS} connections carried no payload over TCP/IP in either direction`);
+      expect(accelerated / CONNECTIONS).toBeGreaterThanOrEqual(0.99);
+
+      const stats = await fetchStats(adminA);
+      expect(stats['sockmap.kernel.bytes_redirected']).toBeGreaterThanOrEqual(accelerated * PAYLOAD * 2);
+      expect(stats['sockmap.registered']).toBeGreaterThanOrEqual(CONNECTIONS * 2);
+    } finally {
+      for (const s of open) s.destroy();
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+
+export type Variant = 'stub' | 'libbpf';
+const ROOT = path.resolve(__dirname, '../..');
+
+export function cliPath(variant: Variant): string {
+  return path.join(ROOT, 'build', variant, 'cli.js');
+}
+
+export function bpfObjectPath(): string {
+  return path.join(ROOT, 'build', 'bpf', 'sockmap_kern.o');
+}
+
+/** A running envoy-ts process started from the built CLI, with its log collected. */
+export class EnvoyProcess {
+  log = '';
+  private exited: Promise<number | null>;
+
+  private constructor(readonly child: ChildProcess, readonly configPath: string) {
+    child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  static start(variant: Variant, bootstrap: object, args: string[] = []): EnvoyProcess {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envoy-ts-'));
+    const configPath = path.join(dir, 'envoy.yaml');
+    fs.writeFileSync(configPath, stringify(bootstrap));
+    const child = spawn(process.execPath, [cliPath(variant), '-c', configPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env },
+    });
+    return new EnvoyProcess(child, configPath);
+  }
+
+  /** Runs the CLI to completion (e.g. --mode validate). */
+  static async run(variant: Variant, bootstrap: object, args: string[] = []): Promise<{ code: number | null; log: string }> {
+    const p = EnvoyProcess.start(variant, bootstrap, args);
+    const code = await p.exited;
+    return { code, log: p.log };
+  }
+
+  async waitForLog(pattern: RegExp, timeoutMs = 15000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.log)) {
+      if (this.child.exitCode !== null) throw new Error(`envoy-ts exited (${this.child.exitCode}) before ${pattern}:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.log}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async waitReady(adminPort: number, timeoutMs = 15000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`envoy-ts exited (${this.child.exitCode}):\n${this.log}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`envoy-ts not ready:\n${this.log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGTERM (or the given signal) and wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const code = await this.exited;
+    fs.rmSync(path.dirname(this.configPath), { recursive: true, force: true });
+    return code;
+  }
+}
+
+export async function fetchStats(adminPort: number): Promise<Record<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/stats?format=json`);
+  const body = (await res.json()) as { stats: { name: string; value: number }[] };
+  return Object.fromEntries(body.stats.map((s) => [s.name, s.value]));
+}
