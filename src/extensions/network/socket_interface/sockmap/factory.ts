@@ -27,6 +27,12 @@ export function datapathOptions(config: Sockmap, isWorker: boolean): DatapathOpt
   };
 }
 
+/** ENVOY_TS_SOCKMAP_PEER_WAIT_MS: for benchmarks that compare with and without the peer wait. */
+function peerWaitOverride(): number | undefined {
+  const value = Number(process.env.ENVOY_TS_SOCKMAP_PEER_WAIT_MS);
+  return process.env.ENVOY_TS_SOCKMAP_PEER_WAIT_MS !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
 function ensureAttached(datapath: SockmapDatapath, logger: Logger): void {
   try {
     datapath.ensureAttached();
@@ -69,7 +75,11 @@ export class SockmapSocketInterfaceFactory implements SocketInterfaceFactory<Soc
     const stats = new SockmapStats(context.stats);
     const datapath = this.loadDatapath(datapathOptions(config, context.isWorker), logger);
     if (datapath && !context.isWorker) SockmapStats.addKernelCounters(context.stats, datapath);
-    const settings = { ...DEFAULT_SETTINGS, registerUserSpaceSockets: config.register_user_space_sockets ?? true };
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      registerUserSpaceSockets: config.register_user_space_sockets ?? true,
+      peerWaitMs: peerWaitOverride() ?? DEFAULT_SETTINGS.peerWaitMs,
+    };
     const socketInterface = new SockmapSocketInterface(datapath, settings, stats, logger);
     // Another process sharing the maps may own the sk_msg attachment; take over if it exits.
     const attachCheck = datapath ? setInterval(() => ensureAttached(datapath, logger), ATTACH_CHECK_INTERVAL_MS) : undefined;
