@@ -36,6 +36,7 @@ function isObject(v: unknown): v is Obj {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   return typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`;
