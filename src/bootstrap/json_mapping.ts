@@ -236,13 +236,14 @@ export class JsonMapper {
     return { fields };
   }
 
+  // protobufjs defines google.protobuf.Value itself (its "common" files), with camelCase field names.
   private structValue(json: unknown): Obj {
-    if (json === null) return { null_value: 0 };
-    if (Array.isArray(json)) return { list_value: { values: json.map((v) => this.structValue(v)) } };
-    if (isObject(json)) return { struct_value: this.struct(json) };
-    if (typeof json === 'number') return { number_value: json };
-    if (typeof json === 'boolean') return { bool_value: json };
-    return { string_value: String(json) };
+    if (json === null) return { nullValue: 0 };
+    if (Array.isArray(json)) return { listValue: { values: json.map((v) => this.structValue(v)) } };
+    if (isObject(json)) return { structValue: this.struct(json) };
+    if (typeof json === 'number') return { numberValue: json };
+    if (typeof json === 'boolean') return { boolValue: json };
+    return { stringValue: String(json) };
   }
 
   /** {"@type": url, ...fields} -> {type_url, value: encoded embedded message}. */

@@ -56,12 +56,13 @@ function scalarDefault(field: protobuf.Field): unknown {
 }
 
 function structValue(value: Obj): unknown {
-  if (has(value, 'null_value')) return null;
-  if (has(value, 'number_value')) return value.number_value;
-  if (has(value, 'string_value')) return value.string_value;
-  if (has(value, 'bool_value')) return value.bool_value;
-  if (has(value, 'struct_value')) return struct(value.struct_value as Obj);
-  if (has(value, 'list_value')) return list(value.list_value as Obj);
+  // protobufjs defines google.protobuf.Value itself (its "common" files), with camelCase field names.
+  if (has(value, 'nullValue')) return null;
+  if (has(value, 'numberValue')) return value.numberValue;
+  if (has(value, 'stringValue')) return value.stringValue;
+  if (has(value, 'boolValue')) return value.boolValue;
+  if (has(value, 'structValue')) return struct(value.structValue as Obj);
+  if (has(value, 'listValue')) return list(value.listValue as Obj);
   return undefined;
 }
 
