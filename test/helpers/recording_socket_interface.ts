@@ -12,6 +12,8 @@ export interface HookCall {
   /** Bytes written to the socket when the hook ran. */
   bytesWritten?: number;
   destroyed?: boolean;
+  /** Date.now() when the hook was called. */
+  at: number;
 }
 
 export class RecordingSocketInterface extends DefaultSocketInterface {
@@ -48,15 +50,15 @@ export class RecordingSocketInterface extends DefaultSocketInterface {
   }
 
   override closing(socket: net.Socket): void {
-    this.calls.push({ hook: 'closing', socket, bytesWritten: socket.bytesWritten, destroyed: socket.destroyed });
+    this.calls.push({ hook: 'closing', socket, bytesWritten: socket.bytesWritten, destroyed: socket.destroyed, at: Date.now() });
   }
 
   override listening(_address: net.AddressInfo): void {
-    this.calls.push({ hook: 'listening' });
+    this.calls.push({ hook: 'listening', at: Date.now() });
   }
 
   override async shutdown(): Promise<void> {
-    this.calls.push({ hook: 'shutdown' });
+    this.calls.push({ hook: 'shutdown', at: Date.now() });
   }
 
   callsFor(socket: net.Socket): HookName[] {
@@ -64,7 +66,7 @@ export class RecordingSocketInterface extends DefaultSocketInterface {
   }
 
   private async record(hook: HookName, socket: net.Socket): Promise<void> {
-    this.calls.push({ hook, socket, bytesWritten: socket.bytesWritten, destroyed: socket.destroyed });
+    this.calls.push({ hook, socket, bytesWritten: socket.bytesWritten, destroyed: socket.destroyed, at: Date.now() });
     if (this.hookDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.hookDelayMs));
   }
 }
