@@ -6,29 +6,29 @@ import type { NetworkFilterFactory } from '../registry/network_filter';
 
 /** A bootstrap extension with its factory and decoded typed_config. */
 export interface ResolvedBootstrapExtension {
-  name: string;
-  factory: BootstrapExtensionFactory;
-  config: unknown;
+  readonly name: string;
+  readonly factory: BootstrapExtensionFactory;
+  readonly config: unknown;
 }
 
 /** A network filter of a listener's filter chain with its factory and decoded typed_config. */
 export interface ResolvedNetworkFilter {
-  name: string;
-  factory: NetworkFilterFactory;
-  config: unknown;
+  readonly name: string;
+  readonly factory: NetworkFilterFactory;
+  readonly config: unknown;
 }
 
 export interface ResolvedListener {
-  listener: Listener;
-  filters: ResolvedNetworkFilter[];
+  readonly listener: Listener;
+  readonly filters: ResolvedNetworkFilter[];
 }
 
 /** A validated bootstrap whose typed_configs are resolved to factories (made by src/bootstrap). */
 export interface ResolvedBootstrap {
-  bootstrap: Bootstrap;
-  bootstrapExtensions: ResolvedBootstrapExtension[];
+  readonly bootstrap: Bootstrap;
+  readonly bootstrapExtensions: ResolvedBootstrapExtension[];
   /** The name of the bootstrap extension to install as the socket interface, if any. */
-  defaultSocketInterface: string | undefined;
-  listeners: ResolvedListener[];
-  clusters: Cluster[];
+  readonly defaultSocketInterface: string | undefined;
+  readonly listeners: ResolvedListener[];
+  readonly clusters: Cluster[];
 }

@@ -17,7 +17,7 @@ import { hostPortOf } from './listener_address';
 import type { ResolvedBootstrap } from './resolved_bootstrap';
 import { sumStats } from './stats_aggregation';
 import { WorkerPool } from './worker_pool';
-import { isPrimaryMessage, WORKER_INDEX_ENV, type BoundListener, type PrimaryMessage, type WorkerMessage } from './worker_messages';
+import { isPrimaryMessage, WORKER_HANDOFF_ENV, WORKER_INDEX_ENV, type BoundListener, type PrimaryMessage, type WorkerMessage } from './worker_messages';
 
 const logger = getLogger('main');
 
@@ -42,14 +42,9 @@ function roleOf(concurrency: number): ServerRole {
   return concurrency > 1 ? 'primary' : 'single';
 }
 
-/**
- * How accepted sockets reach a worker. With node:cluster's default round-robin scheduling the
- * primary accepts every connection and passes the descriptor to a worker, so in the worker each
- * socket is a duplicated one (SocketInterface.duplicated), not one it accepted itself. With
- * SCHED_NONE the workers accept from the shared listen socket themselves.
- */
+/** In a worker, how its sockets arrive, as its primary said (see workerHandoff in worker_pool.ts). */
 function workerHandoff(): SocketHandoff {
-  return cluster.schedulingPolicy === cluster.SCHED_RR ? 'duplicated' : 'accepted';
+  return process.env[WORKER_HANDOFF_ENV] === 'accepted' ? 'accepted' : 'duplicated';
 }
 
 /** The envoy-ts server: bootstrap extensions, socket interface, clusters, listeners and admin. */

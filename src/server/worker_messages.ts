@@ -3,6 +3,11 @@ import type { StatValue } from '../stats/stats';
 
 /** The env var that marks a process as envoy-ts worker <index> (set by the primary when forking). */
 export const WORKER_INDEX_ENV = 'ENVOY_TS_WORKER_INDEX';
+/**
+ * Set by the primary to 'duplicated' or 'accepted': how the worker gets its sockets (see
+ * workerHandoff in worker_pool.ts). A worker cannot read the primary's cluster.schedulingPolicy.
+ */
+export const WORKER_HANDOFF_ENV = 'ENVOY_TS_WORKER_HANDOFF';
 
 export interface BoundListener {
   readonly name: string;

@@ -1,7 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { getLogger } from '../common/logger';
 import type { StatValue } from '../stats/stats';
-import { isWorkerMessage, WORKER_INDEX_ENV, type BoundListener, type PrimaryMessage, type WorkerMessage } from './worker_messages';
+import type { SocketHandoff } from './listener';
+import { isWorkerMessage, WORKER_HANDOFF_ENV, WORKER_INDEX_ENV, type BoundListener, type PrimaryMessage, type WorkerMessage } from './worker_messages';
 
 const logger = getLogger('main');
 
@@ -13,6 +14,16 @@ export interface WorkerPoolOptions {
   /** The script each worker runs; by default this process's own script and arguments (the CLI). */
   readonly exec?: string;
   readonly args?: readonly string[];
+}
+
+/**
+ * How accepted sockets reach the workers. With node:cluster's default round-robin scheduling the
+ * primary accepts every connection and passes the descriptor to a worker, so in the worker each
+ * socket is a duplicated one (SocketInterface.duplicated), not one it accepted itself. With
+ * SCHED_NONE the workers accept from the shared listen socket themselves (accepted).
+ */
+function workerHandoff(): SocketHandoff {
+  return cluster.schedulingPolicy === cluster.SCHED_RR ? 'duplicated' : 'accepted';
 }
 
 interface StatsRequest {
@@ -74,7 +85,7 @@ export class WorkerPool {
   }
 
   private fork(index: number): Promise<BoundListener[]> {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), [WORKER_HANDOFF_ENV]: workerHandoff() });
     this.workers.add(worker);
     worker.on('message', (message: unknown) => {
       if (isWorkerMessage(message) && message.type === 'envoy-ts:stats') this.onStats(message);

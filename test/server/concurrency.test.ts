@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import { setLogLevel } from '../../src/common/logger';
 import { Server } from '../../src/server/server';
 import { adminStat, httpGet } from '../helpers/admin';
-import { resolvedBootstrap } from '../helpers/bootstrap';
 import { connect, readAll, startEchoServer, type TestServer } from '../helpers/net';
-import type { ServerMainSpec } from '../helpers/server_main_impl';
+import { resolvedForSpec, type ServerMainSpec } from '../helpers/server_main_impl';
 
 setLogLevel('warn');
 
@@ -26,11 +25,12 @@ describe('--concurrency 2', () => {
       clusters: [{ name: 'c', endpoints: [{ port: upstream.port }] }],
       adminPort: 0,
       logLevel: 'warn',
+      countHooks: true,
     };
     const specPath = path.join(specDir, 'spec.json');
     fs.writeFileSync(specPath, JSON.stringify(spec));
     // The primary runs this test's process; the workers run the test entry point with the same spec.
-    server = new Server(resolvedBootstrap(spec), { concurrency: 2, workerExec: WORKER_ENTRY, workerArgs: [specPath] });
+    server = new Server(resolvedForSpec(spec), { concurrency: 2, workerExec: WORKER_ENTRY, workerArgs: [specPath] });
     await server.start();
   });
 
@@ -61,5 +61,10 @@ describe('--concurrency 2', () => {
     const perWorker = [await adminStat(adminPort, `${prefix}worker_0.downstream_cx_total`), await adminStat(adminPort, `${prefix}worker_1.downstream_cx_total`)];
     expect(perWorker.every((n) => (n ?? 0) > 0)).toBe(true);
     expect((perWorker[0] ?? 0) + (perWorker[1] ?? 0)).toBe(connections);
+
+    // The primary accepted (node:cluster round robin): in the workers every socket was duplicated.
+    expect(await adminStat(adminPort, 'test.socket_interface.duplicated')).toBe(connections);
+    expect((await adminStat(adminPort, 'test.socket_interface.accepted')) ?? 0).toBe(0);
+    expect(await adminStat(adminPort, 'test.socket_interface.connected')).toBe(connections);
   });
 });
