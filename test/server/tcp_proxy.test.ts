@@ -212,3 +212,29 @@ describe('tcp_proxy through real sockets', () => {
     expect(replies).toEqual(['A', 'B', 'A', 'B']);
   });
 });
+
+describe('tcp_proxy over IPv6', () => {
+  it('proxies on a [::1] listener to a [::1] upstream', async () => {
+    const net = await import('node:net');
+    const upstream = net.createServer((socket) => socket.end('v6'));
+    const listening = await new Promise<boolean>((resolve) => {
+      upstream.once('error', () => resolve(false));
+      upstream.listen(0, '::1', () => resolve(true));
+    });
+    if (!listening) return; // no IPv6 loopback on this machine
+    const port = (upstream.address() as net.AddressInfo).port;
+    const proxy = await startProxy({
+      listeners: [{ name: 'l6', host: '::1', cluster: 'c' }],
+      clusters: [{ name: 'c', endpoints: [{ host: '::1', port }] }],
+    });
+    try {
+      const client = await connect(proxy.port, '::1');
+      client.end();
+      expect((await readAll(client)).toString()).toBe('v6');
+      expect(proxy.stat(`listener.[__1]_${proxy.port}.downstream_cx_total`)).toBe(1);
+    } finally {
+      await proxy.stop();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+});
