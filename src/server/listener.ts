@@ -129,7 +129,7 @@ export class ActiveListener {
       .then(
         () => {
           if (socket.destroyed) return;
-          if (filterChain.length === 0) destroySocket(socketInterface, socket);
+          if (filterChain.length === 0) return destroySocket(socketInterface, socket);
           for (const onNewConnection of filterChain) onNewConnection(socket);
         },
         (err: unknown) => {

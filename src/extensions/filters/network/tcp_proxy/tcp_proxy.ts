@@ -116,13 +116,16 @@ export class TcpProxySession {
     if (this.upstream) destroySocket(this.socketInterface, this.upstream);
   }
 
-  /** When one side closes, the other closes too unless it is already finishing its half-close. */
+  /**
+   * When one side closes, the other is destroyed too, unless it is finishing a graceful half-close
+   * (both its directions ended), or it is the downstream of a failed connect (onConnectOutcome
+   * closes that one gracefully).
+   */
   private onSocketClosed(closed: net.Socket): void {
     const other = closed === this.downstream ? this.upstream : this.downstream;
-    if (other && !other.destroyed) {
-      const finishing = other.readableEnded && other.writableEnded;
-      if (!finishing && (this.connected || other === this.upstream)) destroySocket(this.socketInterface, other);
-    }
+    const finishing = other !== undefined && other.readableEnded && other.writableEnded;
+    const connectFailed = closed === this.upstream && !this.connected;
+    if (other && !finishing && !connectFailed) destroySocket(this.socketInterface, other);
     if (this.downstream.destroyed && (!this.upstream || this.upstream.destroyed)) clearTimeout(this.idleTimer);
   }
 }
