@@ -29,10 +29,10 @@ describeKernel('proxy-to-proxy acceleration across two processes', () => {
     fs.rmSync(pinDir, { recursive: true, force: true });
   });
 
-  test('A->B hop is redirected in both directions for >= 99% of connections, byte-exact', async () => {
+  async function runChain(bArgs: string[]): Promise<void> {
     const [portA, portB, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const sockmap = { bpf_program_path: bpfObjectPath(), pin_path: pinDir };
-    const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: echo.port, adminPort: adminB, sockmap }));
+    const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: echo.port, adminPort: adminB, sockmap }), bArgs);
     procs.push(b);
     await b.waitReady(adminB);
     const a = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portA, upstreamPort: portB, adminPort: adminA, sockmap }));
@@ -53,14 +53,27 @@ describeKernel('proxy-to-proxy acceleration across two processes', () => {
       expect(hop.length).toBe(CONNECTIONS);
       const onTcp = hop.filter((s) => s.dataSegsIn > 0 || s.dataSegsOut > 0);
       const accelerated = CONNECTIONS - onTcp.length;
-      console.log(`A->B hop: ${accelerated}/${CONNECTIONS} connections carried no payload over TCP/IP in either direction`);
+      console.log(`A->B hop (B ${bArgs.join(' ') || 'single process'}): ${accelerated}/${CONNECTIONS} connections carried no payload over TCP/IP in either direction`);
+      const statsA0 = await fetchStats(adminA);
+      console.log(`peer waits: ${statsA0['sockmap.peer_wait_total']}, timeouts: ${statsA0['sockmap.peer_wait_timeout']}, unsafe: ${statsA0['sockmap.kernel.msgs_passed_unsafe']}, pressure: ${statsA0['sockmap.kernel.msgs_passed_pressure']}`);
       expect(accelerated / CONNECTIONS).toBeGreaterThanOrEqual(0.99);
 
-      const stats = await fetchStats(adminA);
-      expect(stats['sockmap.kernel.bytes_redirected']).toBeGreaterThanOrEqual(accelerated * PAYLOAD * 2);
-      expect(stats['sockmap.registered']).toBeGreaterThanOrEqual(CONNECTIONS * 2);
+      const statsA = await fetchStats(adminA);
+      const statsB = await fetchStats(adminB);
+      expect(statsA['sockmap.kernel.bytes_redirected']).toBeGreaterThanOrEqual(accelerated * PAYLOAD * 2);
+      expect(statsA['sockmap.registered']).toBeGreaterThanOrEqual(CONNECTIONS * 2);
+      expect(statsB['sockmap.registered']).toBeGreaterThanOrEqual(CONNECTIONS * 2);
     } finally {
       for (const s of open) s.destroy();
+      for (const p of procs.splice(0)) await p.stop();
     }
+  }
+
+  test('A->B hop is redirected in both directions for >= 99% of connections, byte-exact', async () => {
+    await runChain([]);
+  });
+
+  test('the same with B running two workers (sockets handed to workers are duplicated)', async () => {
+    await runChain(['--concurrency', '2']);
   });
 });

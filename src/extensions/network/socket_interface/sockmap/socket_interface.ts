@@ -18,7 +18,7 @@ export interface SockmapSettings {
 
 export const DEFAULT_SETTINGS: SockmapSettings = {
   registerUserSpaceSockets: true,
-  peerWaitMs: 10,
+  peerWaitMs: 25,
   pressureBytes: 4 * 1024 * 1024,
   pressureCheckMs: 2,
 };
