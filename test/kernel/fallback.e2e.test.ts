@@ -55,10 +55,10 @@ describeKernel('sockmap failure modes fall back through a real envoy-ts process'
   });
 
   /** Starts envoy-ts with this sockmap config, proxies 256 KiB byte-exact, returns its stats. */
-  async function startAndProxy(variant: Variant, sockmap: Record<string, unknown>): Promise<Record<string, number>> {
+  async function startAndProxy(variant: Variant, sockmap: Record<string, unknown>, args: string[] = []): Promise<Record<string, number>> {
     echo = echo!;
     const [listenPort, adminPort] = [await freePort(), await freePort()];
-    envoy = EnvoyProcess.start(variant, proxyBootstrap({ listenPort, upstreamPort: echo.port, adminPort, sockmap }));
+    envoy = EnvoyProcess.start(variant, proxyBootstrap({ listenPort, upstreamPort: echo.port, adminPort, sockmap }), args);
     await envoy.waitReady(adminPort);
     const payload = crypto.randomBytes(256 * 1024);
     const { socket, received } = await echoExchange(listenPort, payload);
@@ -141,5 +141,19 @@ describeKernel('sockmap failure modes fall back through a real envoy-ts process'
     expect(envoy!.log).not.toContain(DISABLED);
     expect(stats['sockmap.registered']).toBe(2); // the accepted and the upstream socket
     expect(stats['sockmap.kernel.msgs_redirected']).toBeDefined();
+  });
+
+  // With workers every process loads the datapath; the server still says it once (the primary's line).
+  test('--concurrency 2: the success line and a failure reason are each logged once', async () => {
+    const ok = await startAndProxy('libbpf', { bpf_program_path: bpfObjectPath(), pin_path: pinDir }, ['--concurrency', '2']);
+    expect(envoy!.countLogLines(/sockmap acceleration enabled using /)).toBe(1);
+    expect(ok['sockmap.registered']).toBe(2); // a worker registered the accepted and the upstream socket
+    await envoy!.stop();
+    envoy = undefined;
+
+    const missing = path.join(tmp, 'missing-concurrency.o');
+    const failed = await startAndProxy('libbpf', { bpf_program_path: missing, pin_path: pinDir }, ['--concurrency', '2']);
+    expect(envoy!.countLogLines(DISABLED_LINE)).toBe(1);
+    expect(failed['sockmap.registered']).toBe(0);
   });
 });

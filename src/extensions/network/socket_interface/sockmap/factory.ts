@@ -33,6 +33,21 @@ function peerWaitOverride(): number | undefined {
   return process.env.ENVOY_TS_SOCKMAP_PEER_WAIT_MS !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
+/**
+ * With --concurrency the primary and every worker load the same object with the same options. The
+ * primary logs the outcome ("sockmap acceleration enabled using ..." or "... disabled ...: <reason>")
+ * once for the server; while a worker loads, its copies of those lines go to debug, so the log says
+ * it once. After the load (done()), the datapath's own warnings are logged at their level again.
+ */
+function workerLoadLogger(logger: Logger): { logger: Logger; done: () => void } {
+  let loading = true;
+  const during = (log: (m: string) => void) => (m: string) => (loading ? logger.debug(`worker: ${m}`) : log(m));
+  return {
+    logger: { ...logger, error: during(logger.error), warn: during(logger.warn), info: during(logger.info) },
+    done: () => (loading = false),
+  };
+}
+
 function ensureAttached(datapath: SockmapDatapath, logger: Logger): void {
   try {
     datapath.ensureAttached();
@@ -73,7 +88,9 @@ export class SockmapSocketInterfaceFactory implements SocketInterfaceFactory<Soc
   createBootstrapExtension(config: Sockmap, context: ServerFactoryContext): SocketInterfaceExtension {
     const logger = getLogger('sockmap');
     const stats = new SockmapStats(context.stats);
-    const datapath = this.loadDatapath(datapathOptions(config, context.isWorker), logger);
+    const load = context.isWorker ? workerLoadLogger(logger) : { logger, done: () => undefined };
+    const datapath = this.loadDatapath(datapathOptions(config, context.isWorker), load.logger);
+    load.done();
     if (datapath && !context.isWorker) SockmapStats.addKernelCounters(context.stats, datapath);
     const settings = {
       ...DEFAULT_SETTINGS,
