@@ -16,17 +16,21 @@ const roots = [
   'envoy/extensions/network/socket_interface/sockmap/v3/sockmap.proto',
 ];
 
-fs.rmSync(out, { recursive: true, force: true });
-fs.mkdirSync(out, { recursive: true });
+// Generate beside the output and swap it in, so that a concurrent build never sees a half-written tree.
+const staging = `${out}.tmp-${process.pid}`;
+fs.rmSync(staging, { recursive: true, force: true });
+fs.mkdirSync(staging, { recursive: true });
 const includes = [patchedValidateDir(), ...protoIncludeDirs()];
 const plugin = path.join(root, 'node_modules', '.bin', 'protoc-gen-ts_proto');
 const protoc = require.resolve('protoc/protoc.cjs');
 execFileSync(process.execPath, [
   protoc,
   `--plugin=protoc-gen-ts_proto=${plugin}`,
-  `--ts_proto_out=${out}`,
+  `--ts_proto_out=${staging}`,
   '--ts_proto_opt=onlyTypes=true,snakeToCamel=false,useExactTypes=false,esModuleInterop=true,env=node,forceLong=number,useOptionals=none',
   ...includes.map((d) => `-I${d}`),
   ...roots,
 ], { stdio: 'inherit' });
+fs.rmSync(out, { recursive: true, force: true });
+fs.renameSync(staging, out);
 console.log(`generated proto types in ${path.relative(root, out)}`);
