@@ -12,15 +12,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A TCP server on 127.0.0.1:0 running onConnection for each socket (allowHalfOpen). */
-export async function startTcpServer(onConnection: (socket: net.Socket) => void): Promise<TestServer> {
+/** A TCP server on host (127.0.0.1), port 0, running onConnection for each socket (allowHalfOpen). */
+export async function startTcpServer(onConnection: (socket: net.Socket) => void, host = LOCALHOST): Promise<TestServer> {
   const sockets: net.Socket[] = [];
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.push(socket);
     socket.on('error', () => {});
     onConnection(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, LOCALHOST, resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     server,
@@ -34,8 +34,8 @@ export async function startTcpServer(onConnection: (socket: net.Socket) => void)
 }
 
 /** Echoes every byte back and ends its side when the peer ends. */
-export function startEchoServer(): Promise<TestServer> {
-  return startTcpServer((socket) => socket.pipe(socket));
+export function startEchoServer(host = LOCALHOST): Promise<TestServer> {
+  return startTcpServer((socket) => socket.pipe(socket), host);
 }
 
 /** A free TCP port on 127.0.0.1 (closed again; nothing listens on it). */

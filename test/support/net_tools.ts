@@ -1,35 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** An echo server: every byte it reads goes back; half-close is echoed too. */
-export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    s.pipe(s);
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+export { freePort, sha256, startEchoServer } from '../helpers/net';
 
 /** An open client connection that has sent `payload` and read back exactly as many bytes. */
 export interface Exchange {
@@ -54,10 +26,6 @@ export function echoExchange(port: number, payload: Buffer, host = '127.0.0.1', 
     });
     socket.on('end', () => reject(new Error(`connection ended after ${got} of ${payload.length} bytes`)));
   });
-}
-
-export function sha256(b: Buffer): string {
-  return crypto.createHash('sha256').update(b).digest('hex');
 }
 
 /** Per-socket TCP counters from `ss -tin`: payload segments that really went over TCP/IP. */
