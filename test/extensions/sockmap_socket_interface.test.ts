@@ -33,6 +33,10 @@ class ScriptedDatapath implements SockmapDatapath {
   peerIsPublishedListener(): boolean {
     return this.peerPublished;
   }
+  peerInMap = false;
+  peerRegistered(): boolean {
+    return this.peerInMap;
+  }
   async waitForPeer(): Promise<boolean> {
     this.waits++;
     return this.waitResult;
@@ -122,10 +126,19 @@ describe('SockmapSocketInterface', () => {
     expect(logger.lines.some((l) => l.startsWith('warn') && l.includes('stays on TCP/IP'))).toBe(true);
   });
 
-  test('the connecting side waits for its peer only when the peer is a published listener', async () => {
+  test('an upstream socket is registered only when its peer can be accelerated', async () => {
     const si = make();
     await si.connected(pair.client);
+    expect(datapath.registered).toHaveLength(0);
+    expect(stat('skipped_upstream_no_peer')).toBe(1);
+    datapath.peerInMap = true; // e.g. an application socket that sock_ops added
+    await si.connected(pair.client);
+    expect(datapath.registered).toHaveLength(1);
     expect(datapath.waits).toBe(0);
+  });
+
+  test('the connecting side waits for its peer when the peer is a published listener', async () => {
+    const si = make();
     datapath.peerPublished = true;
     datapath.waitResult = false;
     await si.connected(pair.server);

@@ -139,7 +139,8 @@ describeKernel('sockmap failure modes fall back through a real envoy-ts process'
     expect(envoy!.countLogLines(success)).toBe(1);
     expect(envoy!.countLogLines(/sockmap acceleration enabled/)).toBe(1);
     expect(envoy!.log).not.toContain(DISABLED);
-    expect(stats['sockmap.registered']).toBe(2); // the accepted and the upstream socket
+    expect(stats['sockmap.registered']).toBe(1); // the accepted socket; the upstream echo server cannot be accelerated
+    expect(stats['sockmap.skipped_upstream_no_peer']).toBe(1);
     expect(stats['sockmap.kernel.msgs_redirected']).toBeDefined();
   });
 
@@ -147,7 +148,7 @@ describeKernel('sockmap failure modes fall back through a real envoy-ts process'
   test('--concurrency 2: the success line and a failure reason are each logged once', async () => {
     const ok = await startAndProxy('libbpf', { bpf_program_path: bpfObjectPath(), pin_path: pinDir }, ['--concurrency', '2']);
     expect(envoy!.countLogLines(/sockmap acceleration enabled using /)).toBe(1);
-    expect(ok['sockmap.registered']).toBe(2); // a worker registered the accepted and the upstream socket
+    expect(ok['sockmap.registered']).toBe(1); // a worker registered the accepted socket (the upstream is a plain echo server)
     await envoy!.stop();
     envoy = undefined;
 

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import type { Logger } from '../../../../common/logger';
 import { defaultPinDir, cgroup2Problem } from './bpf_fs';
-import type { DatapathOptions, RegisterResult, SockmapDatapath } from './datapath_types';
-import { encodeListenerKey, encodeTuple, isIp4, peerTuple, readSocketTuple, SOCK_KEY_SIZE, LISTENER_KEY_SIZE } from './key';
+import type { DatapathOptions, RegisterResult, SockmapDatapath, SocketEndpoints } from './datapath_types';
+import { encodeListenerKey, encodeTuple, isIp4, peerTuple, readSocketTuple, SOCK_KEY_SIZE, LISTENER_KEY_SIZE, type SockTuple } from './key';
 import * as bpf from './libbpf';
 import { PinError, pinMissing, preparePinDir, reusePinned, unpinAll } from './pinning';
 
@@ -39,6 +39,8 @@ const MAP_SOCKHASH = 'envoy_sockhash';
 /** Maps shared by every process using the same pin dir. envoy_ports stays per process. */
 export const SHARED_MAPS = [MAP_SOCKHASH, 'envoy_counters', 'envoy_listeners', 'envoy_pressure'] as const;
 const MAX_PORT_RANGES = 128;
+/** How long waitForPeer polls on every event-loop turn before it backs off to 1 ms timers. */
+const PEER_WAIT_SPIN_NS = 500_000;
 const PORTS_VALUE_SIZE = 8 + 8 * MAX_PORT_RANGES;
 
 const ENOMEM = 12;
@@ -111,6 +113,8 @@ function encodePorts(ranges: { start: number; end: number }[]): Buffer {
 
 export class BpfDatapath implements SockmapDatapath {
   private readonly registered = new Map<number, Buffer>();
+  /** Descriptors whose envoy_pressure entry this process set. */
+  private readonly pressured = new Set<number>();
   private readonly cpus = possibleCpus();
   private skMsgLinkFd = -1;
   private cgroupLinkFd = -1;
@@ -282,10 +286,22 @@ export class BpfDatapath implements SockmapDatapath {
     return t ? encodeTuple(t) : undefined;
   }
 
-  registerSocket(fd: number): RegisterResult {
+  /**
+   * The socket's 4-tuple: from the addresses Node already knows when given (no system call; the
+   * socket is in this process's netns), else read from the descriptor.
+   */
+  private tupleOf(fd: number, endpoints?: SocketEndpoints): SockTuple | undefined {
+    if (!endpoints) return readSocketTuple(fd);
+    const { localAddress, localPort, remoteAddress, remotePort } = endpoints;
+    if (!localAddress || !remoteAddress || !localPort || !remotePort) return readSocketTuple(fd);
+    if (!isIp4(localAddress) || !isIp4(remoteAddress)) return undefined;
+    return { netnsCookie: this.ownNetns(), localIp4: localAddress, remoteIp4: remoteAddress, localPort, remotePort };
+  }
+
+  registerSocket(fd: number, endpoints?: SocketEndpoints): RegisterResult {
     const sockhash = this.fd(MAP_SOCKHASH);
     if (sockhash === undefined) return 'failed';
-    const t = readSocketTuple(fd);
+    const t = this.tupleOf(fd, endpoints);
     if (!t) return 'not_ipv4';
     const key = encodeTuple(t);
     const r = bpf.mapUpdate(sockhash, key, u64(fd), bpf.BPF_NOEXIST);
@@ -308,16 +324,18 @@ export class BpfDatapath implements SockmapDatapath {
     return 'failed';
   }
 
-  /** Deletes the socket's entry only if it is still this very socket (cookie match). */
+  /**
+   * Deletes the socket's entry. Called while the socket is still open, so the entry under its key
+   * can only be this socket: no other live TCP socket in the same netns has the same 4-tuple.
+   */
   unregisterSocket(fd: number): void {
     const key = this.keyOf(fd);
     this.registered.delete(fd);
     const sockhash = this.fd(MAP_SOCKHASH);
     if (!key || sockhash === undefined) return;
-    const v = Buffer.alloc(8);
-    if (bpf.mapLookup(sockhash, key, v) === 0 && v.readBigUInt64LE(0) === bpf.getsockoptU64(fd, bpf.SO_COOKIE)) bpf.mapDelete(sockhash, key);
+    bpf.mapDelete(sockhash, key);
     const pressure = this.fd('envoy_pressure');
-    if (pressure !== undefined) bpf.mapDelete(pressure, key);
+    if (pressure !== undefined && this.pressured.delete(fd)) bpf.mapDelete(pressure, key);
   }
 
   private ownNetns(): bigint {
@@ -338,9 +356,9 @@ export class BpfDatapath implements SockmapDatapath {
     bpf.mapDelete(listeners, encodeListenerKey(this.ownNetns(), address, port));
   }
 
-  peerIsPublishedListener(fd: number): boolean {
+  peerIsPublishedListener(fd: number, endpoints?: SocketEndpoints): boolean {
     const listeners = this.fd('envoy_listeners');
-    const t = listeners === undefined ? undefined : readSocketTuple(fd);
+    const t = listeners === undefined ? undefined : this.tupleOf(fd, endpoints);
     if (!t || listeners === undefined) return false;
     const v = Buffer.alloc(8);
     return (
@@ -349,30 +367,38 @@ export class BpfDatapath implements SockmapDatapath {
     );
   }
 
-  private peerKey(fd: number): Buffer | undefined {
-    const t = readSocketTuple(fd);
+  private peerKey(fd: number, endpoints?: SocketEndpoints): Buffer | undefined {
+    const t = this.tupleOf(fd, endpoints);
     return t ? encodeTuple(peerTuple(t)) : undefined;
   }
 
-  peerRegistered(fd: number): boolean {
+  peerRegistered(fd: number, endpoints?: SocketEndpoints): boolean {
     const sockhash = this.fd(MAP_SOCKHASH);
-    const peer = this.peerKey(fd);
+    const peer = this.peerKey(fd, endpoints);
     return sockhash !== undefined && peer !== undefined && bpf.mapLookup(sockhash, peer, Buffer.alloc(8)) === 0;
   }
 
-  /** Polls (setImmediate, the event loop keeps running) until the peer is in the sockhash. */
-  waitForPeer(fd: number, timeoutMs: number): Promise<boolean> {
-    const peer = this.peerKey(fd);
+  /**
+   * Polls until the peer is in the sockhash. A peer usually registers within ~0.2 ms, so the first
+   * polls run on every event-loop turn; after that they back off to timers, so that a slow peer
+   * (a busy worker, on a machine with few cores) is not starved by this process spinning.
+   */
+  waitForPeer(fd: number, timeoutMs: number, endpoints?: SocketEndpoints): Promise<boolean> {
+    const peer = this.peerKey(fd, endpoints);
     if (!peer) return Promise.resolve(false);
     const value = Buffer.alloc(8);
-    const deadline = process.hrtime.bigint() + BigInt(Math.round(timeoutMs * 1e6));
+    const start = process.hrtime.bigint();
+    const spinUntil = start + BigInt(PEER_WAIT_SPIN_NS);
+    const deadline = start + BigInt(Math.round(timeoutMs * 1e6));
     return new Promise((resolve) => {
       const poll = (): void => {
         const sockhash = this.fd(MAP_SOCKHASH);
         if (sockhash === undefined) return resolve(false);
         if (bpf.mapLookup(sockhash, peer, value) === 0) return resolve(true);
-        if (process.hrtime.bigint() >= deadline) return resolve(false);
-        setImmediate(poll);
+        const now = process.hrtime.bigint();
+        if (now >= deadline) return resolve(false);
+        if (now < spinUntil) setImmediate(poll);
+        else setTimeout(poll, 1);
       };
       poll();
     });
@@ -382,8 +408,12 @@ export class BpfDatapath implements SockmapDatapath {
     const pressure = this.fd('envoy_pressure');
     const key = this.keyOf(fd);
     if (pressure === undefined || !key) return;
-    if (on) bpf.mapUpdate(pressure, key, Buffer.from([1]), bpf.BPF_ANY);
-    else bpf.mapDelete(pressure, key);
+    if (on) {
+      bpf.mapUpdate(pressure, key, Buffer.from([1]), bpf.BPF_ANY);
+      this.pressured.add(fd);
+    } else if (this.pressured.delete(fd)) {
+      bpf.mapDelete(pressure, key);
+    }
   }
 
   unreadBytes(fd: number): number {

@@ -17,16 +17,29 @@ export interface DatapathOptions {
   attachCgroup: boolean;
 }
 
+/**
+ * A connected socket's addresses as Node reports them (net.Socket has these fields). Given to the
+ * datapath, they spare the system calls that would read them from the descriptor.
+ */
+export interface SocketEndpoints {
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
 /** What the sockmap socket interface needs from a loaded eBPF datapath. */
 export interface SockmapDatapath {
-  registerSocket(fd: number): RegisterResult;
+  registerSocket(fd: number, endpoints?: SocketEndpoints): RegisterResult;
   unregisterSocket(fd: number): void;
   publishListener(address: string, port: number): void;
   unpublishListener(address: string, port: number): void;
   /** True when the connected socket's peer address is a listener published by a process sharing the maps. */
-  peerIsPublishedListener(fd: number): boolean;
+  peerIsPublishedListener(fd: number, endpoints?: SocketEndpoints): boolean;
+  /** True when the connected socket's peer is in the sockhash (e.g. added by sock_ops). */
+  peerRegistered(fd: number, endpoints?: SocketEndpoints): boolean;
   /** Resolves true once the connected socket's peer is in the sockhash, false at the bound. */
-  waitForPeer(fd: number, timeoutMs: number): Promise<boolean>;
+  waitForPeer(fd: number, timeoutMs: number, endpoints?: SocketEndpoints): Promise<boolean>;
   /** Marks the socket's receiver as not reading, so its peer stops redirecting to it. */
   setPressure(fd: number, on: boolean): void;
   /** Bytes waiting unread in the socket's receive and ingress queues (FIONREAD). */

@@ -61,17 +61,36 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
   }
 
   /**
-   * The connecting side must not write before its peer is in the sockhash: bytes it sends over TCP
-   * first would keep this direction on TCP (the sk_msg ordering guard). When the peer is a listener
-   * published by an envoy-ts process sharing the maps, wait for its registration, with a bound.
+   * An upstream socket is worth registering only when its peer is, or is about to be, in the
+   * sockhash: a listener published by an envoy-ts process sharing the maps, or a socket sock_ops
+   * added. The connecting side must then not write before its peer is in the sockhash: bytes it
+   * sent over TCP first would keep this direction on TCP (the sk_msg ordering guard). So wait for a
+   * published listener's registration, with a bound.
    */
   override async connected(socket: net.Socket): Promise<void> {
-    const registration = this.register(socket);
-    if (!registration || !this.datapath) return;
+    const datapath = this.datapath;
+    const fd = socketFd(socket);
+    if (!this.accelerating || !datapath || fd === undefined) return;
+    if (socket.remoteFamily !== 'IPv4') {
+      this.stats.notIpv4.inc();
+      return;
+    }
+    let published: boolean;
     try {
-      if (!this.datapath.peerIsPublishedListener(registration.fd)) return;
+      published = datapath.peerIsPublishedListener(fd, socket);
+      if (!published && !datapath.peerRegistered(fd, socket)) {
+        this.stats.skippedNoPeer.inc();
+        return;
+      }
+    } catch (err) {
+      this.logger.warn(`looking up the peer of fd ${fd} failed, it stays on TCP/IP: ${String(err)}`);
+      return;
+    }
+    const registration = this.register(socket);
+    if (!registration || !published) return;
+    try {
       this.stats.peerWaits.inc();
-      if (!(await this.datapath.waitForPeer(registration.fd, this.settings.peerWaitMs))) {
+      if (!(await datapath.waitForPeer(fd, this.settings.peerWaitMs, socket))) {
         this.stats.peerWaitTimeouts.inc();
         this.logger.debug(`peer of fd ${registration.fd} not registered within ${this.settings.peerWaitMs}ms; it may stay on TCP`);
       }
@@ -122,7 +141,7 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
     if (fd === undefined) return undefined;
     let result;
     try {
-      result = this.datapath.registerSocket(fd);
+      result = this.datapath.registerSocket(fd, socket);
     } catch (err) {
       this.stats.registrationFailed.inc();
       this.logger.warn(`adding fd ${fd} to the sockhash failed, it stays on TCP/IP: ${String(err)}`);

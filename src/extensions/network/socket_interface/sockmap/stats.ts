@@ -11,6 +11,7 @@ export class SockmapStats {
   readonly registrationFailed: Counter;
   readonly mapFull: Counter;
   readonly notIpv4: Counter;
+  readonly skippedNoPeer: Counter;
   readonly peerWaits: Counter;
   readonly peerWaitTimeouts: Counter;
   readonly pressure: Counter;
@@ -24,6 +25,7 @@ export class SockmapStats {
     this.registrationFailed = c('registration_failed');
     this.mapFull = c('map_full');
     this.notIpv4 = c('skipped_not_ipv4');
+    this.skippedNoPeer = c('skipped_upstream_no_peer');
     this.peerWaits = c('peer_wait_total');
     this.peerWaitTimeouts = c('peer_wait_timeout');
     this.pressure = c('pressure_fallback');
