@@ -24,6 +24,10 @@ class ScriptedDatapath implements SockmapDatapath {
   unregisterSocket(fd: number): void {
     this.unregistered.push(fd);
   }
+  forgotten: number[] = [];
+  forgetSocket(fd: number): void {
+    this.forgotten.push(fd);
+  }
   publishListener(address: string, port: number): void {
     this.published.push(`${address}:${port}`);
   }
@@ -100,6 +104,18 @@ describe('SockmapSocketInterface', () => {
     expect(datapath.unregistered).toHaveLength(1);
     expect(stat('registered')).toBe(2);
     expect(stat('unregistered')).toBe(1);
+  });
+
+  test('a registered socket that closes without closing() is forgotten, the map untouched', async () => {
+    const si = make();
+    si.accepted(pair.server);
+    pair.server.destroy();
+    await new Promise((r) => pair.server.once('close', r));
+    expect(datapath.unregistered).toHaveLength(0);
+    expect(datapath.forgotten).toHaveLength(1);
+    expect(stat('unregistered')).toBe(1);
+    si.closing(pair.server);
+    expect(datapath.unregistered).toHaveLength(0);
   });
 
   test('a socket that is not IPv4, or does not fit, stays on TCP and is counted; a full map is logged once per interval', () => {

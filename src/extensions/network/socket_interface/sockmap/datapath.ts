@@ -48,6 +48,7 @@ const EEXIST = 17;
 const ENOSPC = 28;
 const E2BIG = 7;
 const EBUSY = 16;
+const EOPNOTSUPP = 95;
 const EPERM = 1;
 const EACCES = 13;
 
@@ -320,8 +321,20 @@ export class BpfDatapath implements SockmapDatapath {
       return 'failed';
     }
     if (-r === E2BIG || -r === ENOMEM || -r === ENOSPC) return 'map_full';
+    // The kernel only takes established sockets: the peer already closed or reset this one.
+    if (-r === EOPNOTSUPP) return 'not_established';
     this.logger.debug(`registerSocket(${fd}): ${bpf.errnoText(r)}`);
     return 'failed';
+  }
+
+  /**
+   * Forgets a socket that closed without unregisterSocket (e.g. Node destroyed it on a reset): the
+   * kernel already removed its entries, and its descriptor number may now belong to a new socket, so
+   * nothing in the maps is touched.
+   */
+  forgetSocket(fd: number): void {
+    this.registered.delete(fd);
+    this.pressured.delete(fd);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../../common/logger';
 
 /** Outcome of adding one socket to the sockhash from user space. */
-export type RegisterResult = 'registered' | 'exists' | 'not_ipv4' | 'map_full' | 'failed';
+export type RegisterResult = 'registered' | 'exists' | 'not_ipv4' | 'not_established' | 'map_full' | 'failed';
 
 /** The resolved Sockmap config the datapath is opened with (defaults applied). */
 export interface DatapathOptions {
@@ -31,7 +31,10 @@ export interface SocketEndpoints {
 /** What the sockmap socket interface needs from a loaded eBPF datapath. */
 export interface SockmapDatapath {
   registerSocket(fd: number, endpoints?: SocketEndpoints): RegisterResult;
+  /** Removes the open socket's entry (before its descriptor closes). */
   unregisterSocket(fd: number): void;
+  /** Drops what is remembered about a socket that already closed; the maps are not touched. */
+  forgetSocket(fd: number): void;
   publishListener(address: string, port: number): void;
   unpublishListener(address: string, port: number): void;
   /** True when the connected socket's peer address is a listener published by a process sharing the maps. */

@@ -37,7 +37,7 @@ interface Registration {
 export class SockmapSocketInterface extends DefaultSocketInterface {
   private readonly registrations = new WeakMap<net.Socket, Registration>();
   private readonly published: net.AddressInfo[] = [];
-  private closed = false;
+  private isShutdown = false;
 
   constructor(
     private readonly datapath: SockmapDatapath | undefined,
@@ -112,6 +112,20 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
     }
   }
 
+  /**
+   * A registered socket closed without closing(): Node destroys a socket itself on a reset. The
+   * kernel removed its entry when it closed, and its descriptor number may already belong to a new
+   * socket, so only this process's bookkeeping is dropped.
+   */
+  private closed(socket: net.Socket): void {
+    const registration = this.registrations.get(socket);
+    if (!registration || !this.datapath) return;
+    this.registrations.delete(socket);
+    clearInterval(registration.pressureTimer);
+    this.datapath.forgetSocket(registration.fd);
+    this.stats.unregistered.inc();
+  }
+
   override listening(address: net.AddressInfo): void {
     if (!this.accelerating || address.family !== 'IPv4') return;
     try {
@@ -123,8 +137,8 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
   }
 
   override async shutdown(): Promise<void> {
-    if (!this.datapath || this.closed) return;
-    this.closed = true;
+    if (!this.datapath || this.isShutdown) return;
+    this.isShutdown = true;
     for (const address of this.published.splice(0)) {
       try {
         this.datapath.unpublishListener(address.address, address.port);
@@ -154,10 +168,14 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
         const registration: Registration = { fd, pressureOn: false };
         this.registrations.set(socket, registration);
         this.watchPressure(socket, registration);
+        socket.once('close', () => this.closed(socket));
         return registration;
       }
       case 'not_ipv4':
         this.stats.notIpv4.inc();
+        return undefined;
+      case 'not_established':
+        this.stats.notEstablished.inc();
         return undefined;
       case 'map_full':
         this.stats.mapFull.inc();

@@ -12,6 +12,7 @@ export class SockmapStats {
   readonly mapFull: Counter;
   readonly notIpv4: Counter;
   readonly skippedNoPeer: Counter;
+  readonly notEstablished: Counter;
   readonly peerWaits: Counter;
   readonly peerWaitTimeouts: Counter;
   readonly pressure: Counter;
@@ -26,6 +27,7 @@ export class SockmapStats {
     this.mapFull = c('map_full');
     this.notIpv4 = c('skipped_not_ipv4');
     this.skippedNoPeer = c('skipped_upstream_no_peer');
+    this.notEstablished = c('skipped_not_established');
     this.peerWaits = c('peer_wait_total');
     this.peerWaitTimeouts = c('peer_wait_timeout');
     this.pressure = c('pressure_fallback');
