@@ -19,10 +19,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { proxyBootstrap } from '../support/bootstraps';
 import { uniquePinDir } from '../support/bpffs';
-import { bpfObjectPath, EnvoyProcess, fetchStats } from '../support/envoy_process';
-import { freePort, sha256 } from '../support/net_tools';
+import { startChain } from '../support/chain';
+import { EnvoyProcess, fetchStats } from '../support/envoy_process';
+import { sha256 } from '../support/net_tools';
 import { describeKernel } from '../support/privileges';
 
 const TOTAL = 64 * 1024 * 1024;
@@ -124,7 +124,6 @@ describeKernel('backpressure through a redirected hop: the pressure fallback bra
   });
 
   test('64 MiB into a paused upstream: in order, pressure_fallback on B, and the client is braked', async () => {
-    const [portA, portB, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const progress = { queued: 0 };
     // Bytes the client's kernel accepted (queued minus what node still buffers) at points of the pause.
     const accepted = (): number => progress.queued - (client?.writableLength ?? 0);
@@ -138,13 +137,7 @@ describeKernel('backpressure through a redirected hop: the pressure fallback bra
       () => samples.push({ at: `resume (pause+${PAUSE_MS}ms)`, accepted: accepted() }),
     );
 
-    const sockmap = { bpf_program_path: bpfObjectPath(), pin_path: pinDir };
-    const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: sink.port, adminPort: adminB, sockmap }));
-    procs.push(b);
-    await b.waitReady(adminB);
-    const a = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portA, upstreamPort: portB, adminPort: adminA, sockmap }));
-    procs.push(a);
-    await a.waitReady(adminA);
+    const { portA, adminA, adminB } = await startChain({ upstreamPort: sink.port, pinDir, procs });
     const before = await fetchStats(adminB);
 
     const data = crypto.randomBytes(TOTAL);

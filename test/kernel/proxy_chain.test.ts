@@ -4,10 +4,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
-import { proxyBootstrap } from '../support/bootstraps';
 import { bpfObjectPath, EnvoyProcess, fetchStats } from '../support/envoy_process';
 import { uniquePinDir } from '../support/bpffs';
-import { echoExchange, freePort, sha256, startEchoServer, tcpSocketsOnPort } from '../support/net_tools';
+import { startChain } from '../support/chain';
+import { echoExchange, sha256, startEchoServer, tcpSocketsOnPort } from '../support/net_tools';
 import { describeKernel } from '../support/privileges';
 
 const CONNECTIONS = Number(process.env.CHAIN_CONNECTIONS ?? 300);
@@ -30,14 +30,7 @@ describeKernel('proxy-to-proxy acceleration across two processes', () => {
   });
 
   async function runChain(bArgs: string[]): Promise<void> {
-    const [portA, portB, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const sockmap = { bpf_program_path: bpfObjectPath(), pin_path: pinDir };
-    const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: echo.port, adminPort: adminB, sockmap }), bArgs);
-    procs.push(b);
-    await b.waitReady(adminB);
-    const a = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portA, upstreamPort: portB, adminPort: adminA, sockmap }));
-    procs.push(a);
-    await a.waitReady(adminA);
+    const { a, portA, portB, adminA, adminB } = await startChain({ upstreamPort: echo.port, pinDir, procs, bArgs });
     expect(a.log).toContain(`sockmap acceleration enabled using ${bpfObjectPath()}`);
 
     const open: net.Socket[] = [];

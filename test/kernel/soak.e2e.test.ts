@@ -19,11 +19,11 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { proxyBootstrap } from '../support/bootstraps';
 import { uniquePinDir } from '../support/bpffs';
+import { startChain } from '../support/chain';
 import { eventually } from '../support/bpftool';
 import { bpfObjectPath, EnvoyProcess, fetchStats, statsDelta } from '../support/envoy_process';
-import { echoExchange, freePort, sha256, startEchoServer, tcpSocketsOnPort } from '../support/net_tools';
+import { echoExchange, sha256, startEchoServer, tcpSocketsOnPort } from '../support/net_tools';
 import { describeKernel } from '../support/privileges';
 import { sockhashKeys } from '../support/sockhash';
 
@@ -233,14 +233,7 @@ describeKernel('soak: client -> envoy A -> envoy B -> echo, accelerated A<->B ho
     `${SOAK_SECONDS} s of mixed connections (${CONCURRENCY} at a time): byte-exact, redirected, nothing left behind`,
     async () => {
       echo = await startEchoServer();
-      const [portA, portB, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
-      const sockmap = { bpf_program_path: bpfObjectPath(), pin_path: pinDir };
-      const b = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portB, upstreamPort: echo.port, adminPort: adminB, sockmap }));
-      procs.push(b);
-      await b.waitReady(adminB);
-      const a = EnvoyProcess.start('libbpf', proxyBootstrap({ listenPort: portA, upstreamPort: portB, adminPort: adminA, sockmap }));
-      procs.push(a);
-      await a.waitReady(adminA);
+      const { a, b, portA, portB, adminA, adminB } = await startChain({ upstreamPort: echo.port, pinDir, procs });
       expect(a.log).toContain(`sockmap acceleration enabled using ${bpfObjectPath()}`);
       expect(b.log).toContain(`sockmap acceleration enabled using ${bpfObjectPath()}`);
       const [before, beforeB] = [await fetchStats(adminA), await fetchStats(adminB)];
