@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Logger } from '../../src/common/logger';
 import { BpfDatapath, DatapathError } from '../../src/extensions/network/socket_interface/sockmap/datapath';
 import type { DatapathOptions } from '../../src/extensions/network/socket_interface/sockmap/datapath_types';
-import { encodeTuple, peerTuple, readSocketTuple } from '../../src/extensions/network/socket_interface/sockmap/key';
+import { encodeTuple, readSocketTuple } from '../../src/extensions/network/socket_interface/sockmap/key';
 import {
   BPF_OBJECT, bpftool, buildBpfIfMissing, canRunKernelTests, compileBpf, createCgroup, delta, ensureBpffs, fdOf,
   readExactly, REPO, runNodeChild, sha256, tcpPair, transfer, unique, uniquePinDir, Pair,
