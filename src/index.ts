@@ -31,16 +31,15 @@ export type { ListenerFactoryContext, NetworkFilterFactoryCb } from './server/fi
 export { Server, type ServerOptions } from './server/server';
 export { StatsStore } from './stats/stats';
 
-/** Registers a socket interface factory; select it with default_socket_interface. */
-export function registerSocketInterface(factory: SocketInterfaceFactory, target: Registries = registries): void {
+/** Registers a bootstrap extension factory (a socket interface factory is one). */
+export function registerBootstrapExtension(factory: BootstrapExtensionFactory, target: Registries = registries): void {
   registerBuiltinExtensions(target);
   target.bootstrapExtensions.register(factory);
 }
 
-/** Registers any other bootstrap extension factory. */
-export function registerBootstrapExtension(factory: BootstrapExtensionFactory, target: Registries = registries): void {
-  registerBuiltinExtensions(target);
-  target.bootstrapExtensions.register(factory);
+/** Registers a socket interface factory; select it with default_socket_interface. */
+export function registerSocketInterface(factory: SocketInterfaceFactory, target: Registries = registries): void {
+  registerBootstrapExtension(factory, target);
 }
 
 /** Registers a network filter factory, usable in filter_chains by its name and config type. */
