@@ -12,7 +12,7 @@ import type { DatapathOptions } from '../../src/extensions/network/socket_interf
 import { encodeTuple, readSocketTuple } from '../../src/extensions/network/socket_interface/sockmap/key';
 import {
   BPF_OBJECT, bpftool, buildBpfIfMissing, canRunKernelTests, compileBpf, createCgroup, delta, ensureBpffs, fdOf,
-  readExactly, REPO, runNodeChild, sha256, tcpPair, transfer, unique, uniquePinDir, Pair,
+  freePortPair, readExactly, REPO, runNodeChild, sha256, tcpPair, transfer, unique, uniquePinDir, Pair,
 } from './helpers';
 
 const enabled = canRunKernelTests('kernel datapath tests');
@@ -181,7 +181,7 @@ describeKernel('BpfDatapath on the real kernel', () => {
     execFileSync('ip', ['netns', 'add', ns]);
     cleanups.push(() => execFileSync('ip', ['netns', 'del', ns]));
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const port = 30000 + crypto.randomInt(20000);
+    const port = await freePortPair();
     const p = await pair({ port, localPort: port + 1 });
     expect(dp.registerSocket(fdOf(p.client))).toBe('registered');
     expect(dp.registerSocket(fdOf(p.server))).toBe('registered');
@@ -251,7 +251,7 @@ describeKernel('BpfDatapath on the real kernel', () => {
   test('5. sock_ops through a test cgroup; accelerated_ports scopes it', async () => {
     const cg = createCgroup('sockops');
     cleanups.push(() => cg.remove());
-    const port = 30000 + crypto.randomInt(20000);
+    const port = await freePortPair();
     const dp = open({ cgroupPath: cg.path, acceleratedPorts: [{ start: port, end: port + 1 }] });
     const shown = bpftool<{ name: string }[]>('cgroup', 'show', cg.path);
     expect(shown.map((e) => e.name)).toContain('envoy_sockops');

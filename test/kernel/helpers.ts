@@ -202,3 +202,18 @@ export function runNodeChild(script: string, prefix: string[] = [], onLine?: (li
   const done = new Promise<ChildResult>((r) => child.on('close', (code) => r({ code, stdout, stderr })));
   return { done, stdin: child.stdin, pid: child.pid ?? -1 };
 }
+
+/** A port p such that p and p + 1 are both free on 127.0.0.1 right now (for fixed-port tests). */
+export async function freePortPair(): Promise<number> {
+  const canBind = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 30000 + crypto.randomInt(20000);
+    if ((await canBind(port)) && (await canBind(port + 1))) return port;
+  }
+  throw new Error('no two adjacent free ports found');
+}
