@@ -75,6 +75,8 @@ const LIBC_SIGS: Record<string, [RetKind, ArgKind[]]> = {
 };
 
 let native: Native | undefined;
+/** Buffer arguments up to this size go through the scratch area (see bind). */
+const SCRATCH_BYTES = 256;
 
 function load(): Native {
   if (native) return native;
@@ -88,24 +90,36 @@ function load(): Native {
   // One preallocated argument area per function: ffi_call reads argument i from argv[i], which
   // points at slot i of `slots`. Writing plain integers there avoids ffi-napi's per-argument
   // allocations. Calls are synchronous, so reusing the area is safe.
+  // Small Buffer arguments (keys, values, sockaddrs) are copied into a per-function scratch area
+  // whose address is taken once, and copied back after the call: ref.address() on a fresh small
+  // Buffer moves it off the V8 heap and registers a finalizer, which cost more than the call itself.
   const bind = (lib: InstanceType<typeof ffi.DynamicLibrary>, name: string, [ret, args]: [RetKind, ArgKind[]]): Fn => {
     const cif = ffi.CIF(ret, args);
     const fn = lib.get(name);
     const slots = Buffer.alloc(8 * Math.max(args.length, 1));
     const argv = Buffer.alloc(8 * Math.max(args.length, 1));
     const result = Buffer.alloc(8);
+    const scratch = Buffer.alloc(SCRATCH_BYTES * Math.max(args.length, 1));
+    const scratchBase = BigInt(ref.address(scratch));
     const base = ref.address(slots);
     args.forEach((_a, i) => argv.writeBigUInt64LE(BigInt(base + 8 * i), 8 * i));
     return (...vals: Arg[]): number => {
       for (let i = 0; i < args.length; i++) {
         const v = vals[i];
         if (v === null || v === undefined) slots.writeBigUInt64LE(0n, 8 * i);
-        else if (Buffer.isBuffer(v)) slots.writeBigUInt64LE(BigInt(ref.address(v)), 8 * i);
+        else if (Buffer.isBuffer(v) && v.length <= SCRATCH_BYTES) {
+          v.copy(scratch, i * SCRATCH_BYTES);
+          slots.writeBigUInt64LE(scratchBase + BigInt(i * SCRATCH_BYTES), 8 * i);
+        } else if (Buffer.isBuffer(v)) slots.writeBigUInt64LE(BigInt(ref.address(v)), 8 * i);
         else if (typeof v === 'bigint') slots.writeBigUInt64LE(v, 8 * i);
         else if (args[i] === 'int') slots.writeInt32LE(v, 8 * i);
         else slots.writeBigUInt64LE(BigInt(v), 8 * i);
       }
       bindings.ffi_call(cif, fn, result, argv);
+      for (let i = 0; i < args.length; i++) {
+        const v = vals[i];
+        if (Buffer.isBuffer(v) && v.length <= SCRATCH_BYTES) scratch.copy(v, 0, i * SCRATCH_BYTES, i * SCRATCH_BYTES + v.length);
+      }
       if (ret === 'pointer') return Number(result.readBigUInt64LE(0));
       return ret === 'uint32' ? result.readUInt32LE(0) : result.readInt32LE(0);
     };
