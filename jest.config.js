@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
