@@ -37,6 +37,11 @@ class ScriptedDatapath implements SockmapDatapath {
   peerIsPublishedListener(): boolean {
     return this.peerPublished;
   }
+  staleDropped = 0;
+  dropStaleListener(): boolean {
+    this.staleDropped++;
+    return true;
+  }
   peerInMap = false;
   peerRegistered(): boolean {
     return this.peerInMap;
@@ -161,6 +166,8 @@ describe('SockmapSocketInterface', () => {
     expect(datapath.waits).toBe(1);
     expect(stat('peer_wait_total')).toBe(1);
     expect(stat('peer_wait_timeout')).toBe(1);
+    expect(datapath.staleDropped).toBe(1);
+    expect(logger.lines.some((l) => l.includes('is gone; no longer waiting for it'))).toBe(true);
   });
 
   test('register_user_space_sockets: false registers and publishes nothing', async () => {

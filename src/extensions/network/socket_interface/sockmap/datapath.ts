@@ -3,6 +3,7 @@
  * attaches envoy_sk_msg to the sockhash and envoy_sockops to a cgroup with BPF links, and
  * registers sockets from user space. See docs/kernel.md.
  */
+import cluster from 'node:cluster';
 import * as fs from 'node:fs';
 import type { Logger } from '../../../../common/logger';
 import { defaultPinDir, cgroup2Problem } from './bpf_fs';
@@ -110,6 +111,24 @@ function encodePorts(ranges: { start: number; end: number }[]): Buffer {
     b.writeUInt32LE(r.end, 12 + 8 * i);
   });
   return b;
+}
+
+/**
+ * The process that owns a published listener: a --concurrency worker's listener lives as long as
+ * its primary (the parent), so the primary's pid is published.
+ */
+function listenerOwnerPid(): number {
+  return cluster.isWorker ? process.ppid : process.pid;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid <= 1) return true; // an entry written by an older version (value 1): cannot tell
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 export class BpfDatapath implements SockmapDatapath {
@@ -360,7 +379,7 @@ export class BpfDatapath implements SockmapDatapath {
   publishListener(address: string, port: number): void {
     const listeners = this.fd('envoy_listeners');
     if (listeners === undefined || !isIp4(address)) return;
-    bpf.mapUpdate(listeners, encodeListenerKey(this.ownNetns(), address, port), u64(1), bpf.BPF_ANY);
+    bpf.mapUpdate(listeners, encodeListenerKey(this.ownNetns(), address, port), u64(listenerOwnerPid()), bpf.BPF_ANY);
   }
 
   unpublishListener(address: string, port: number): void {
@@ -370,14 +389,28 @@ export class BpfDatapath implements SockmapDatapath {
   }
 
   peerIsPublishedListener(fd: number, endpoints?: SocketEndpoints): boolean {
+    return this.publishedListenerOf(fd, endpoints) !== undefined;
+  }
+
+  /** The envoy_listeners entry (key and owner pid) for the connected socket's peer address. */
+  private publishedListenerOf(fd: number, endpoints?: SocketEndpoints): { key: Buffer; pid: number } | undefined {
     const listeners = this.fd('envoy_listeners');
     const t = listeners === undefined ? undefined : this.tupleOf(fd, endpoints);
-    if (!t || listeners === undefined) return false;
+    if (!t || listeners === undefined) return undefined;
     const v = Buffer.alloc(8);
-    return (
-      bpf.mapLookup(listeners, encodeListenerKey(t.netnsCookie, t.remoteIp4, t.remotePort), v) === 0 ||
-      bpf.mapLookup(listeners, encodeListenerKey(t.netnsCookie, '0.0.0.0', t.remotePort), v) === 0
-    );
+    for (const ip of [t.remoteIp4, '0.0.0.0']) {
+      const key = encodeListenerKey(t.netnsCookie, ip, t.remotePort);
+      if (bpf.mapLookup(listeners, key, v) === 0) return { key, pid: Number(v.readBigUInt64LE(0)) };
+    }
+    return undefined;
+  }
+
+  dropStaleListener(fd: number, endpoints?: SocketEndpoints): boolean {
+    const listeners = this.fd('envoy_listeners');
+    const entry = this.publishedListenerOf(fd, endpoints);
+    if (listeners === undefined || !entry || processAlive(entry.pid)) return false;
+    bpf.mapDelete(listeners, entry.key);
+    return true;
   }
 
   private peerKey(fd: number, endpoints?: SocketEndpoints): Buffer | undefined {

@@ -39,6 +39,11 @@ export interface SockmapDatapath {
   unpublishListener(address: string, port: number): void;
   /** True when the connected socket's peer address is a listener published by a process sharing the maps. */
   peerIsPublishedListener(fd: number, endpoints?: SocketEndpoints): boolean;
+  /**
+   * Removes the peer address's published-listener entry when the process that published it is
+   * gone (killed without unpublishing); returns whether it did.
+   */
+  dropStaleListener(fd: number, endpoints?: SocketEndpoints): boolean;
   /** True when the connected socket's peer is in the sockhash (e.g. added by sock_ops). */
   peerRegistered(fd: number, endpoints?: SocketEndpoints): boolean;
   /** Resolves true once the connected socket's peer is in the sockhash, false at the bound. */

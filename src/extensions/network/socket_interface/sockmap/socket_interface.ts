@@ -93,6 +93,10 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
       if (!(await datapath.waitForPeer(fd, this.settings.peerWaitMs, socket))) {
         this.stats.peerWaitTimeouts.inc();
         this.logger.debug(`peer of fd ${registration.fd} not registered within ${this.settings.peerWaitMs}ms; it may stay on TCP`);
+        // A listener published by a process that was killed would make every connection wait.
+        if (!socket.destroyed && datapath.dropStaleListener(fd, socket)) {
+          this.logger.info(`${socket.remoteAddress}:${socket.remotePort} was published by an envoy-ts process that is gone; no longer waiting for it`);
+        }
       }
     } catch (err) {
       this.logger.warn(`waiting for the peer registration failed: ${String(err)}`);
