@@ -12,66 +12,12 @@ export const REPO = path.resolve(__dirname, '../..');
 export const BPF_OBJECT = path.join(REPO, 'build/bpf/sockmap_kern.o');
 export const SOCKMAP_DIR = path.join(REPO, 'src/extensions/network/socket_interface/sockmap');
 
-/** True when the kernel tests can run; otherwise a loud banner (or a failure under CI=true). */
-export function canRunKernelTests(suite: string): boolean {
-  const root = process.getuid?.() === 0;
-  const btf = fs.existsSync('/sys/kernel/btf/vmlinux');
-  if (root && btf) return true;
-  const why = root ? 'no BTF at /sys/kernel/btf/vmlinux' : 'not root (needs CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN)';
-  if (process.env.CI === 'true') throw new Error(`${suite}: cannot run kernel tests (${why}) and CI=true forbids skipping`);
-  console.warn(`\n${'#'.repeat(70)}\n## SKIPPING ${suite}: ${why}\n## The eBPF datapath is NOT being tested.\n${'#'.repeat(70)}\n`);
-  return false;
-}
-
-function mountOf(fstype: string): string | undefined {
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (post?.split(' ')[0] === fstype) return pre.split(' ')[4];
-  }
-  return undefined;
-}
-
-/** The bpffs mount, mounting one at /sys/fs/bpf when none is mounted. */
-export function ensureBpffs(): string {
-  const found = mountOf('bpf');
-  if (found) return found;
-  fs.mkdirSync('/sys/fs/bpf', { recursive: true });
-  execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-  return mountOf('bpf') as string;
-}
+// Privileges, bpffs and cgroup helpers are shared with the end-to-end tests (test/support).
+export { kernelTestsEnabled as canRunKernelTests } from '../support/privileges';
+export { createTestCgroup as createCgroup, ensureBpffs, uniquePinDir, type TestCgroup } from '../support/bpffs';
 
 export function unique(tag: string): string {
   return `envoy-ts-t-${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
-}
-
-export function uniquePinDir(tag: string): string {
-  return path.join(ensureBpffs(), unique(tag));
-}
-
-export interface TestCgroup {
-  path: string;
-  remove(): void;
-}
-
-export function createCgroup(tag: string): TestCgroup {
-  const root = mountOf('cgroup2');
-  if (!root) throw new Error('no cgroup2 mount');
-  const dir = path.join(root, unique(tag));
-  fs.mkdirSync(dir);
-  return {
-    path: dir,
-    remove() {
-      if (!fs.existsSync(dir)) return;
-      for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-        try {
-          fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
-        } catch {
-          // exited
-        }
-      }
-      fs.rmdirSync(dir);
-    },
-  };
 }
 
 export function buildBpfIfMissing(): void {

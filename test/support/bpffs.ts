@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,24 +11,41 @@ function mountPoint(fstype: string): string | undefined {
   return undefined;
 }
 
-/** A fresh, unique directory path under the bpffs mount (not created). */
-export function uniquePinDir(tag: string): string {
-  const bpffs = mountPoint('bpf');
-  if (!bpffs) throw new Error('bpffs is not mounted (scripts/setup.sh mounts it)');
-  return path.join(bpffs, `envoy-ts-test-${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+/** The bpffs mount, mounting one at /sys/fs/bpf when none is mounted (a fresh machine may lack it). */
+export function ensureBpffs(): string {
+  const found = mountPoint('bpf');
+  if (found) return found;
+  fs.mkdirSync('/sys/fs/bpf', { recursive: true });
+  execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+  return mountPoint('bpf') as string;
 }
 
-/** A fresh cgroup v2 directory (created), and a cleanup that moves its processes out and removes it. */
-export function createTestCgroup(tag: string): { path: string; remove: () => void } {
+function unique(tag: string): string {
+  return `envoy-ts-test-${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** A fresh, unique directory path under the bpffs mount (not created). */
+export function uniquePinDir(tag: string): string {
+  return path.join(ensureBpffs(), unique(tag));
+}
+
+export interface TestCgroup {
+  path: string;
+  /** Moves its processes back to the root cgroup and removes it. */
+  remove(): void;
+}
+
+/** A fresh cgroup v2 directory (created) under the cgroup2 mount found in mountinfo. */
+export function createTestCgroup(tag: string): TestCgroup {
   const root = mountPoint('cgroup2');
   if (!root) throw new Error('no cgroup v2 mount in /proc/self/mountinfo');
-  const dir = path.join(root, `envoy-ts-test-${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  const dir = path.join(root, unique(tag));
   fs.mkdirSync(dir);
   return {
     path: dir,
     remove: () => {
-      const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-      for (const pid of procs) {
+      if (!fs.existsSync(dir)) return;
+      for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
         try {
           fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
         } catch {
