@@ -10,7 +10,7 @@ import { defaultPinDir, cgroup2Problem } from './bpf_fs';
 import type { DatapathOptions, RegisterResult, SockmapDatapath, SocketEndpoints } from './datapath_types';
 import { encodeListenerKey, encodeTuple, isIp4, peerTuple, readSocketTuple, SOCK_KEY_SIZE, LISTENER_KEY_SIZE, type SockTuple } from './key';
 import * as bpf from './libbpf';
-import { PinError, pinMissing, preparePinDir, reusePinned, unpinAll } from './pinning';
+import { PinError, pinMissing, preparePinDir, reusePinned, unpinAll, withPinDirLock } from './pinning';
 
 export type { DatapathOptions, RegisterResult } from './datapath_types';
 
@@ -204,29 +204,35 @@ export class BpfDatapath implements SockmapDatapath {
     const pinDir = options.pinPath || defaultPinDir();
     if (!pinDir) throw new DatapathError('no bpffs is mounted (mount -t bpf bpf /sys/fs/bpf) and pin_path is not set');
     const shared = new Map([...maps].filter(([name]) => (SHARED_MAPS as readonly string[]).includes(name)));
-    let toPin: string[];
     try {
       preparePinDir(pinDir);
-      toPin = reusePinned(pinDir, shared);
     } catch (e) {
       if (e instanceof PinError) throw new DatapathError(e.message);
       throw new DatapathError(`pin path ${pinDir}: ${(e as Error).message}`);
     }
-
-    try {
-      bpf.objectLoad(obj);
-    } catch (e) {
-      const errno = e instanceof bpf.LibbpfError ? e.errno : 0;
-      if (errno === EPERM || errno === EACCES) {
-        throw new DatapathError(`no privileges to load eBPF programs (needs CAP_BPF and CAP_NET_ADMIN, or CAP_SYS_ADMIN): ${(e as Error).message}`);
+    withPinDirLock(pinDir, () => {
+      let toPin: string[];
+      try {
+        toPin = reusePinned(pinDir, shared);
+      } catch (e) {
+        if (e instanceof PinError) throw new DatapathError(e.message);
+        throw new DatapathError(`pin path ${pinDir}: ${(e as Error).message}`);
       }
-      throw new DatapathError(`the kernel refused to load ${options.bpfProgramPath}: ${(e as Error).message}`);
-    }
-    try {
-      pinMissing(pinDir, shared, toPin);
-    } catch (e) {
-      throw new DatapathError((e as Error).message);
-    }
+      try {
+        bpf.objectLoad(obj);
+      } catch (e) {
+        const errno = e instanceof bpf.LibbpfError ? e.errno : 0;
+        if (errno === EPERM || errno === EACCES) {
+          throw new DatapathError(`no privileges to load eBPF programs (needs CAP_BPF and CAP_NET_ADMIN, or CAP_SYS_ADMIN): ${(e as Error).message}`);
+        }
+        throw new DatapathError(`the kernel refused to load ${options.bpfProgramPath}: ${(e as Error).message}`);
+      }
+      try {
+        pinMissing(pinDir, shared, toPin);
+      } catch (e) {
+        throw new DatapathError((e as Error).message);
+      }
+    });
 
     const fds = new Map<string, number>();
     for (const [name, map] of maps) fds.set(name, bpf.mapFd(map));

@@ -72,6 +72,7 @@ const LIBC_SIGS: Record<string, [RetKind, ArgKind[]]> = {
   socket: ['int', ['int', 'int', 'int']],
   close: ['int', ['int']],
   ioctl: ['int', ['int', 'uint64', 'pointer']],
+  flock: ['int', ['int', 'int']],
 };
 
 let native: Native | undefined;
@@ -323,4 +324,13 @@ export function processNetnsCookie(): bigint {
   } finally {
     n.libc.close(fd);
   }
+}
+
+const LOCK_EX = 2;
+const LOCK_UN = 8;
+
+/** flock(2): an exclusive lock on an open file or directory (blocks), or its release. */
+export function flock(fd: number, exclusive: boolean): void {
+  const n = load();
+  if (num(n.libc.flock(fd, exclusive ? LOCK_EX : LOCK_UN)) < 0) throw new LibbpfError('flock', n.errno());
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsTypeOf } from './bpf_fs';
-import { BpfMapPtr, LibbpfError, MapShape, mapFd, mapInfoByFd, mapReuseFd, mapShape, objGet, objPin } from './libbpf';
+import { BpfMapPtr, flock, LibbpfError, MapShape, mapFd, mapInfoByFd, mapReuseFd, mapShape, objGet, objPin } from './libbpf';
 
 export class PinError extends Error {}
 
@@ -21,6 +21,21 @@ export function preparePinDir(dir: string): void {
   if (t !== 'bpf') throw new PinError(`pin path ${dir} is not on a bpffs mount (filesystem ${t ?? 'unknown'}); mount one with: mount -t bpf bpf /sys/fs/bpf`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
+}
+
+/**
+ * Holds an exclusive lock on the pin dir while fn runs, so that processes starting at the same
+ * moment take turns: the first pins its maps, the next finds and reuses them (without it, the
+ * second could load private maps and fail to pin them, never sharing).
+ */
+export function withPinDirLock<T>(dir: string, fn: () => T): T {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    flock(fd, true);
+    return fn();
+  } finally {
+    fs.closeSync(fd); // closing the descriptor releases the lock
+  }
 }
 
 /**
