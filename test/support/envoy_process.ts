@@ -25,6 +25,8 @@ export interface StartOptions {
   cgroup?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Run as this uid and gid (an unprivileged user) instead of root. */
+  user?: number;
 }
 
 /** argv that runs `argv` inside the cgroup: a shell joins it, then execs (same pid). */
@@ -47,11 +49,13 @@ export class EnvoyProcess {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envoy-ts-'));
     const configPath = path.join(dir, 'envoy.yaml');
     fs.writeFileSync(configPath, stringify(bootstrap));
+    if (options.user !== undefined) fs.chmodSync(dir, 0o755); // the config must be readable by that user
     const node = [process.execPath, cliPath(variant), '-c', configPath, ...args];
     const argv = options.cgroup ? inCgroupArgv(options.cgroup, node) : node;
     const child = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
+      ...(options.user !== undefined ? { uid: options.user, gid: options.user } : {}),
     });
     return new EnvoyProcess(child, configPath);
   }
