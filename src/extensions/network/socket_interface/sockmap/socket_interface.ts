@@ -104,10 +104,8 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
   }
 
   override closing(socket: net.Socket): void {
-    const registration = this.registrations.get(socket);
+    const registration = this.release(socket);
     if (!registration || !this.datapath) return;
-    this.registrations.delete(socket);
-    clearInterval(registration.pressureTimer);
     try {
       this.datapath.unregisterSocket(registration.fd);
       this.stats.unregistered.inc();
@@ -122,12 +120,19 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
    * socket, so only this process's bookkeeping is dropped.
    */
   private closed(socket: net.Socket): void {
-    const registration = this.registrations.get(socket);
+    const registration = this.release(socket);
     if (!registration || !this.datapath) return;
-    this.registrations.delete(socket);
-    clearInterval(registration.pressureTimer);
     this.datapath.forgetSocket(registration.fd);
     this.stats.unregistered.inc();
+  }
+
+  /** Ends this process's bookkeeping of a registered socket; returns its registration, if any. */
+  private release(socket: net.Socket): Registration | undefined {
+    const registration = this.registrations.get(socket);
+    if (!registration) return undefined;
+    this.registrations.delete(socket);
+    clearInterval(registration.pressureTimer);
+    return registration;
   }
 
   override listening(address: net.AddressInfo): void {
