@@ -131,6 +131,16 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Runs one pinning step; its failure becomes a DatapathError naming the pin dir. */
+function pinStep<T>(pinDir: string, step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    if (e instanceof PinError) throw new DatapathError(e.message);
+    throw new DatapathError(`pin path ${pinDir}: ${(e as Error).message}`);
+  }
+}
+
 export class BpfDatapath implements SockmapDatapath {
   private readonly registered = new Map<number, Buffer>();
   /** Descriptors whose envoy_pressure entry this process set. */
@@ -204,20 +214,9 @@ export class BpfDatapath implements SockmapDatapath {
     const pinDir = options.pinPath || defaultPinDir();
     if (!pinDir) throw new DatapathError('no bpffs is mounted (mount -t bpf bpf /sys/fs/bpf) and pin_path is not set');
     const shared = new Map([...maps].filter(([name]) => (SHARED_MAPS as readonly string[]).includes(name)));
-    try {
-      preparePinDir(pinDir);
-    } catch (e) {
-      if (e instanceof PinError) throw new DatapathError(e.message);
-      throw new DatapathError(`pin path ${pinDir}: ${(e as Error).message}`);
-    }
+    pinStep(pinDir, () => preparePinDir(pinDir));
     withPinDirLock(pinDir, () => {
-      let toPin: string[];
-      try {
-        toPin = reusePinned(pinDir, shared);
-      } catch (e) {
-        if (e instanceof PinError) throw new DatapathError(e.message);
-        throw new DatapathError(`pin path ${pinDir}: ${(e as Error).message}`);
-      }
+      const toPin = pinStep(pinDir, () => reusePinned(pinDir, shared));
       try {
         bpf.objectLoad(obj);
       } catch (e) {
@@ -227,11 +226,7 @@ export class BpfDatapath implements SockmapDatapath {
         }
         throw new DatapathError(`the kernel refused to load ${options.bpfProgramPath}: ${(e as Error).message}`);
       }
-      try {
-        pinMissing(pinDir, shared, toPin);
-      } catch (e) {
-        throw new DatapathError((e as Error).message);
-      }
+      pinStep(pinDir, () => pinMissing(pinDir, shared, toPin));
     });
 
     const fds = new Map<string, number>();
