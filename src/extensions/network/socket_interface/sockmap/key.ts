@@ -90,11 +90,6 @@ export function netnsCookieOf(fd: number): bigint | undefined {
   return c < 0n ? undefined : c;
 }
 
-/** The local IPv4 address of a bound socket (listener), or undefined if it is not AF_INET. */
-export function readLocalIp4(fd: number): Ip4Addr | undefined {
-  return parseSockaddrIn(sockAddr(fd, false));
-}
-
 /**
  * The tuple of a connected IPv4 stream socket; undefined for anything else (IPv6 including
  * v4-mapped, Unix, UDP, not connected, not a socket).
