@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as net from 'node:net';
+
+import { sha256 } from '../helpers/net';
 
 export { freePort, sha256, startEchoServer } from '../helpers/net';
 
@@ -26,6 +29,14 @@ export function echoExchange(port: number, payload: Buffer, host = '127.0.0.1', 
     });
     socket.on('end', () => reject(new Error(`connection ended after ${got} of ${payload.length} bytes`)));
   });
+}
+
+/** Sends `size` random bytes through an echo path, closes, and expects them back byte-exact. */
+export async function expectEchoByteExact(port: number, size: number): Promise<void> {
+  const payload = crypto.randomBytes(size);
+  const { socket, received } = await echoExchange(port, payload);
+  socket.destroy();
+  expect(sha256(received)).toBe(sha256(payload));
 }
 
 /** Per-socket TCP counters from `ss -tin`: payload segments that really went over TCP/IP. */
