@@ -12,7 +12,7 @@ import type { DatapathOptions } from '../../src/extensions/network/socket_interf
 import { encodeTuple, readSocketTuple } from '../../src/extensions/network/socket_interface/sockmap/key';
 import {
   BPF_OBJECT, bpftool, buildBpfIfMissing, canRunKernelTests, compileBpf, createCgroup, delta, ensureBpffs, fdOf,
-  freePortPair, readExactly, REPO, runNodeChild, sha256, tcpPair, transfer, unique, uniquePinDir, Pair,
+  freePortPair, readExactly, REPO, runCleanups, runNodeChild, sha256, tcpPair, transfer, unique, uniquePinDir, Pair,
 } from './helpers';
 
 const enabled = canRunKernelTests('kernel datapath tests');
@@ -38,13 +38,7 @@ describeKernel('BpfDatapath on the real kernel', () => {
   });
 
   afterEach(async () => {
-    while (cleanups.length) {
-      try {
-        await (cleanups.pop() as () => unknown)();
-      } catch (e) {
-        console.error('cleanup failed', e);
-      }
-    }
+    await runCleanups(cleanups);
   });
 
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -163,3 +163,14 @@ export async function freePortPair(): Promise<number> {
   }
   throw new Error('no two adjacent free ports found');
 }
+
+/** Runs the registered cleanups, last first, each even when an earlier one failed. */
+export async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
+  while (cleanups.length) {
+    try {
+      await (cleanups.pop() as () => unknown)();
+    } catch (err) {
+      console.error('cleanup failed', err);
+    }
+  }
+}

@@ -31,7 +31,7 @@ import { bpfObjectPath, EnvoyProcess } from '../support/envoy_process';
 import { freePort, sha256 } from '../support/net_tools';
 import { describeKernel } from '../support/privileges';
 import { sockhashKeys } from '../support/sockhash';
-import { fdOf } from './helpers';
+import { fdOf, runCleanups } from './helpers';
 
 const PAYLOAD = 1 << 20;
 
@@ -180,13 +180,7 @@ describeKernel('a reused 4-tuple is never redirected into a stale sockhash entry
   const cleanups: (() => unknown)[] = [];
 
   afterAll(async () => {
-    while (cleanups.length) {
-      try {
-        await (cleanups.pop() as () => unknown)();
-      } catch (err) {
-        console.error('cleanup failed', err);
-      }
-    }
+    await runCleanups(cleanups);
   });
 
   test('client -> envoy B: the same tuple three times (registered, registered, plain TCP)', async () => {
