@@ -51,11 +51,16 @@ export async function initializeExtensions(created: readonly CreatedExtension[])
   for (const { extension } of created) await extension.onServerInitialized?.();
 }
 
-/** Shuts extensions down in reverse order of creation; failures are logged, not thrown. */
+/**
+ * Shuts extensions down in reverse order of creation, each socket interface extension's socket
+ * interface right after its extension (the server owns their lifecycle, selected or not);
+ * failures are logged, not thrown.
+ */
 export async function shutdownExtensions(created: readonly CreatedExtension[]): Promise<void> {
   for (const { name, extension } of [...created].reverse()) {
     try {
       await extension.shutdown?.();
+      if (isSocketInterfaceExtension(extension)) await extension.socketInterface.shutdown();
     } catch (err) {
       logger.error(`bootstrap extension '${name}' shutdown failed: ${String(err)}`);
     }

@@ -53,7 +53,6 @@ export class Server {
   readonly stats = new StatsStore();
   private readonly workerIndex: number;
   private extensions: CreatedExtension[] = [];
-  private socketInterface: SocketInterface | undefined;
   private listeners: ActiveListener[] = [];
   private boundListeners: BoundListener[] = [];
   private workerPool: WorkerPool | undefined;
@@ -106,10 +105,8 @@ export class Server {
     this.workerPool = undefined;
     await Promise.all(this.listeners.map((listener) => listener.stop()));
     this.listeners = [];
-    await shutdownExtensions(this.extensions);
+    await shutdownExtensions(this.extensions); // including the socket interfaces they provide
     this.extensions = [];
-    await this.socketInterface?.shutdown();
-    this.socketInterface = undefined;
     if (this.onPrimaryMessage) process.off('message', this.onPrimaryMessage);
     this.onPrimaryMessage = undefined;
   }
@@ -140,7 +137,6 @@ export class Server {
       isWorker: this.role === 'worker',
     });
     const socketInterface = selectSocketInterface(this.resolved.defaultSocketInterface, this.extensions);
-    this.socketInterface = socketInterface;
     logger.info(`socket interface: ${socketInterface.name}`);
     await initializeExtensions(this.extensions);
     return socketInterface;

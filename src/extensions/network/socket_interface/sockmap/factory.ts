@@ -101,12 +101,7 @@ export class SockmapSocketInterfaceFactory implements SocketInterfaceFactory<Soc
     // Another process sharing the maps may own the sk_msg attachment; take over if it exits.
     const attachCheck = datapath ? setInterval(() => ensureAttached(datapath, logger), ATTACH_CHECK_INTERVAL_MS) : undefined;
     attachCheck?.unref();
-    return {
-      socketInterface,
-      shutdown: async () => {
-        clearInterval(attachCheck);
-        await socketInterface.shutdown();
-      },
-    };
+    // The server shuts the socket interface (and with it the datapath) down after this.
+    return { socketInterface, shutdown: () => clearInterval(attachCheck) };
   }
 }

@@ -37,7 +37,6 @@ interface Registration {
 export class SockmapSocketInterface extends DefaultSocketInterface {
   private readonly registrations = new WeakMap<net.Socket, Registration>();
   private readonly published: net.AddressInfo[] = [];
-  private isShutdown = false;
 
   constructor(
     private readonly datapath: SockmapDatapath | undefined,
@@ -146,8 +145,7 @@ export class SockmapSocketInterface extends DefaultSocketInterface {
   }
 
   override async shutdown(): Promise<void> {
-    if (!this.datapath || this.isShutdown) return;
-    this.isShutdown = true;
+    if (!this.datapath) return;
     for (const address of this.published.splice(0)) {
       try {
         this.datapath.unpublishListener(address.address, address.port);
